@@ -1,0 +1,224 @@
+/**
+ * The composition root: builds every dependency from the parsed configuration, mounts the
+ * transports on one HTTP server, and closes everything in reverse order on shutdown.
+ * The only place with mutable wiring; modules get what they need passed in.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TokenService, type AuthUser } from './auth/tokens.js';
+import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
+import { ChatService } from './chat/service.js';
+import { openDatabase, type Database } from './db/client.js';
+import type { Env } from './env.js';
+import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
+import type { Logger } from './logger.js';
+import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
+import type { Presence } from './presence/presence.js';
+import { RedisPresence } from './presence/redis-presence.js';
+
+/** the Next.js app, when this process serves the web page */
+export interface WebHandler {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+/** a transport mounted on the shared HTTP server */
+export interface Mount {
+  /** answers the request and returns true when it owns the path */
+  request?(req: IncomingMessage, res: ServerResponse, pathname: string): boolean | Promise<boolean>;
+  /** takes over the upgrade and returns true when it owns the path (synchronously) */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): boolean;
+  close(): Promise<void>;
+}
+
+export interface Service {
+  server: Server;
+  port: number;
+  url: string;
+  env: Env;
+  chat: ChatService;
+  tokens: TokenService;
+  database: Database;
+  bus: RoomBus;
+  presence: Presence;
+  mail: MailTransport;
+  logger: Logger;
+  /** the web page's session cookie → user (set when the web sign-in is mounted) */
+  cookieAuth?: (req: IncomingMessage) => Promise<AuthUser | null>;
+  readiness(): Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  env: Env;
+  logger: Logger;
+  web?: WebHandler | null;
+  /** transports, added by the caller so tests can mount exactly what they exercise */
+  mounts?: Array<(service: Service) => Mount | Promise<Mount>>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { env, logger } = opts;
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        logger.warn({ err, component: c.name }, 'close failed');
+      }
+    }
+  };
+
+  try {
+    const database = await openDatabase({
+      url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      logger: logger.child({ module: 'db' }),
+    });
+    closers.push({ name: 'mysql', close: () => database.close() });
+
+    const presence = await createPresence(env, logger);
+    closers.push({ name: 'presence', close: () => presence.close() });
+
+    const bus = await createBus(env, logger);
+    closers.push({ name: 'bus', close: () => bus.close() });
+
+    const mail: MailTransport = env.SMTP_URL
+      ? new SmtpMailTransport(env.SMTP_URL, logger.child({ module: 'mail' }))
+      : new FileMailTransport(env.MAIL_DIR);
+    if (!env.SMTP_URL) logger.warn({ dir: env.MAIL_DIR }, 'SMTP_URL is not set: mail is written as .eml files');
+    closers.push({ name: 'mail', close: () => mail.close() });
+
+    const tokens = new TokenService(env.AUTH_SECRET);
+    const chat = new ChatService({
+      pool: database.pool,
+      bus,
+      presence,
+      logger: logger.child({ module: 'chat' }),
+      instanceId: env.INSTANCE_ID,
+    });
+    closers.push({ name: 'chat', close: () => chat.close() });
+
+    const readiness = async (): Promise<Readiness> => {
+      const mysql = (await database.ping()) ? 'up' : 'down';
+      const dependencies = { mysql, redis: presence.status(), kafka: bus.status(), smtp: mail.status() } as const;
+      const degraded = Object.values(dependencies).includes('down');
+      return {
+        status: mysql === 'down' ? 'unavailable' : degraded ? 'degraded' : 'ready',
+        instance: env.INSTANCE_ID,
+        dependencies,
+      };
+    };
+    const health = createHealthRoutes(readiness);
+    const mounts: Mount[] = [];
+    const web = opts.web ?? null;
+
+    const server = createServer((req, res) => {
+      void route(req, res).catch((err) => {
+        logger.error({ err, url: req.url }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    async function route(req: IncomingMessage, res: ServerResponse) {
+      const pathname = pathOf(req.url);
+      if (await health(req, res, pathname)) return;
+      for (const m of mounts) if (m.request && (await m.request(req, res, pathname))) return;
+      if (web) return web.handle(req, res);
+      sendJson(res, 404, { error: 'not found' });
+    }
+
+    // one upgrade owner, dispatching by path synchronously; unknown paths are refused
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      const pathname = pathOf(req.url);
+      for (const m of mounts) if (m.upgrade?.(req, socket, head, pathname)) return;
+      if (web && pathname.startsWith('/_next/')) {
+        void web.upgrade(req, socket, head);
+        return;
+      }
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    server.keepAliveTimeout = 65_000;
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(env.PORT, env.HOST, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const sockets = new Set<Duplex>();
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+
+    let closing: Promise<void> | undefined;
+    const service: Service = {
+      server,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      env,
+      chat,
+      tokens,
+      database,
+      bus,
+      presence,
+      mail,
+      logger,
+      readiness,
+      close: () =>
+        (closing ??= (async () => {
+          // stop accepting, tell live sockets goodbye, finish in-flight writes, then close pools
+          const stopped = new Promise<void>((r) => server.close(() => r()));
+          server.closeIdleConnections();
+          for (const m of [...mounts].reverse()) await m.close().catch((err) => logger.warn({ err }, 'mount close failed'));
+          if (web) await web.close().catch(() => undefined);
+          await closeAll();
+          server.closeAllConnections();
+          for (const s of sockets) s.destroy();
+          await stopped;
+        })()),
+    };
+    closers.push({ name: 'http', close: async () => undefined });
+
+    for (const make of opts.mounts ?? []) mounts.push(await make(service));
+    logger.info({ port, instance: env.INSTANCE_ID, web: Boolean(web) }, 'listening');
+    return service;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return (q >= 0 ? url!.slice(0, q) : url) || '/';
+}
+
+async function createPresence(env: Env, logger: Logger): Promise<Presence> {
+  const log = logger.child({ module: 'presence' });
+  const presence = new RedisPresence(
+    { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, instanceId: env.INSTANCE_ID, ttlSeconds: env.SESSION_TTL_SECONDS },
+    log,
+  );
+  // give Redis a moment to answer so the start-up log tells the truth
+  const deadline = Date.now() + 1500;
+  while (presence.status() !== 'up' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (presence.status() !== 'up') {
+    log.warn({ url: env.REDIS_URL }, 'REDIS IS UNREACHABLE: sessions are kept in this process only; presence of users on other instances is unknown until Redis answers');
+  }
+  return presence;
+}
+
+async function createBus(env: Env, logger: Logger): Promise<RoomBus> {
+  if (!env.KAFKA_BROKERS) {
+    logger.warn('KAFKA_BROKERS is not set: in-process bus, this instance cannot share rooms with others');
+    return new MemoryRoomBus();
+  }
+  const { KafkaRoomBus } = await import('./bus/kafka-bus.js');
+  return KafkaRoomBus.start(env, logger.child({ module: 'kafka' }));
+}
+

@@ -1,0 +1,62 @@
+/**
+ * RoomBus: carries room events between instances. Kafka in production (topic
+ * `chat.room-events`, keyed by room id so one room's events keep their order), an in-process
+ * bus for a single instance. Every instance receives every event and delivers it to its own
+ * local subscribers; an instance ignores the echo of its own events, which it already
+ * delivered locally when they were committed.
+ */
+import type { RoomEvent } from '../chat/events.js';
+import type { DependencyStatus } from '../presence/presence.js';
+
+export interface RoomEnvelope {
+  roomId: string;
+  /** member user ids, so instances can reach `/user/queue/events` without a lookup */
+  members: string[];
+  /** per-room sequence for message events (see rooms.lastSeq) */
+  seq?: number;
+  /** instance that produced the event */
+  origin: string;
+  event: RoomEvent;
+}
+
+export interface OfflineNotification {
+  recipientId: string;
+  roomId: string;
+  messageId: string;
+  senderId: string;
+  senderName: string;
+  preview: string;
+  createdAt: string;
+}
+
+export interface RoomBus {
+  /** hands the event to the bus; never throws and never blocks the caller on the broker */
+  publish(envelope: RoomEnvelope): void;
+  /** push-service notification for a recipient with no live session (Kafka topic `chat.notifications`) */
+  notify(notification: OfflineNotification): void;
+  onEvent(handler: (envelope: RoomEnvelope) => void): void;
+  status(): DependencyStatus;
+  close(): Promise<void>;
+}
+
+/** Single-instance bus: there is no other instance to reach, so publishing only loops back. */
+export class MemoryRoomBus implements RoomBus {
+  private readonly handlers: Array<(e: RoomEnvelope) => void> = [];
+  readonly notifications: OfflineNotification[] = [];
+
+  publish(envelope: RoomEnvelope): void {
+    for (const h of this.handlers) h(envelope);
+  }
+  notify(notification: OfflineNotification): void {
+    // kept (bounded) so a single-instance deployment can still inspect them
+    this.notifications.push(notification);
+    if (this.notifications.length > 1000) this.notifications.shift();
+  }
+  onEvent(handler: (e: RoomEnvelope) => void): void {
+    this.handlers.push(handler);
+  }
+  status(): DependencyStatus {
+    return 'embedded';
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,295 @@
+/**
+ * LocalHub: this instance's live subscribers and the ordering of what they receive.
+ *
+ * Sinks are transport-neutral (a STOMP subscription, a Socket.IO socket in a room). Every event
+ * is wrapped once in an `Outgoing`, which caches its JSON and any transport's pre-serialised
+ * frame, so fan-out to many subscribers serialises once.
+ *
+ * Order: message events carry the room's seq. Events of this instance arrive in commit order;
+ * events of other instances arrive over the bus and may interleave. Per room the hub delivers
+ * seq n+1 only after n: a later seq waits in `pending`, and if the gap is not closed by the
+ * bus within `gapWaitMs` it is filled from the database (it must be there: an event is
+ * published only after its commit, and a lower seq commits first). Each sink also drops any
+ * message id it has already passed, which makes replay + live exactly-once.
+ */
+import type { Logger } from '../logger.js';
+import type { RoomEnvelope } from '../bus/room-bus.js';
+import { messageEvent, type MessageEvent, type RoomEvent, type StoredMessage } from './events.js';
+
+export class Outgoing {
+  private cachedJson: string | undefined;
+  private readonly memo = new Map<string, unknown>();
+
+  constructor(readonly event: RoomEvent) {}
+
+  get json(): string {
+    return (this.cachedJson ??= JSON.stringify(this.event));
+  }
+
+  /** per-transport cache, e.g. a pre-serialised STOMP MESSAGE for one destination */
+  cached<T>(key: string, make: () => T): T {
+    let v = this.memo.get(key) as T | undefined;
+    if (v === undefined) {
+      v = make();
+      this.memo.set(key, v);
+    }
+    return v;
+  }
+}
+
+export interface Sink {
+  readonly userId: string;
+  deliver(out: Outgoing): void;
+}
+
+interface RoomSubscription {
+  sink: Sink;
+  /** highest message id passed to the sink */
+  lastId: number;
+  /** live events held back while history is replayed */
+  buffer: Outgoing[] | null;
+  closed: boolean;
+}
+
+interface RoomOrder {
+  lastSeq: number;
+  pending: Map<number, Outgoing>;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface HubDeps {
+  logger: Logger;
+  /** messages of a room with lastSeq < seq < beforeSeq, oldest first */
+  fetchSeqRange(roomId: string, afterSeq: number, beforeSeq: number): Promise<StoredMessage[]>;
+  /** messages of a room with id > afterId, oldest first, at most `limit` */
+  fetchAfter(roomId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  gapWaitMs?: number;
+}
+
+export interface RoomSubscriptionHandle {
+  close(): void;
+}
+
+const REPLAY_PAGE = 500;
+
+export class LocalHub {
+  private readonly rooms = new Map<string, Set<RoomSubscription>>();
+  private readonly users = new Map<string, Set<Sink>>();
+  private readonly order = new Map<string, RoomOrder>();
+  private readonly gapWaitMs: number;
+
+  constructor(private readonly deps: HubDeps) {
+    this.gapWaitMs = deps.gapWaitMs ?? 150;
+  }
+
+  /**
+   * Adds a room subscriber. With `sinceId`, every stored message after it is replayed first.
+   * `roomLastSeq` is the room's seq as read when access was checked; it seeds the room's order
+   * when this is the first local interest in the room.
+   */
+  async subscribeRoom(roomId: string, sink: Sink, opts: { sinceId?: number; roomLastSeq: number }): Promise<RoomSubscriptionHandle> {
+    // register before the replay query so nothing committed meanwhile is missed: it lands in
+    // the buffer and is deduplicated by id against the replay
+    const sub: RoomSubscription = { sink, lastId: 0, buffer: opts.sinceId !== undefined ? [] : null, closed: false };
+    let set = this.rooms.get(roomId);
+    if (!set) this.rooms.set(roomId, (set = new Set()));
+    set.add(sub);
+    if (!this.order.has(roomId)) this.order.set(roomId, { lastSeq: opts.roomLastSeq, pending: new Map(), timer: null });
+    const handle = { close: () => this.unsubscribeRoom(roomId, sub) };
+
+    if (opts.sinceId !== undefined) {
+      try {
+        let after = opts.sinceId;
+        sub.lastId = after;
+        for (;;) {
+          const page = await this.deps.fetchAfter(roomId, after, REPLAY_PAGE);
+          if (sub.closed) return handle;
+          for (const m of page) this.toSub(sub, new Outgoing(messageEvent(m)), m.id);
+          if (page.length < REPLAY_PAGE) break;
+          after = page[page.length - 1]!.id;
+        }
+      } catch (err) {
+        this.unsubscribeRoom(roomId, sub);
+        throw err;
+      }
+      const held = sub.buffer ?? [];
+      sub.buffer = null;
+      for (const out of held) this.toSub(sub, out, messageId(out));
+    }
+    return handle;
+  }
+
+  private unsubscribeRoom(roomId: string, sub: RoomSubscription): void {
+    sub.closed = true;
+    const set = this.rooms.get(roomId);
+    if (!set) return;
+    set.delete(sub);
+    if (set.size === 0) this.rooms.delete(roomId);
+    this.dropOrderIfUnused(roomId);
+  }
+
+  /** adds a sink for the user's own events (`/user/queue/events`) */
+  subscribeUser(sink: Sink): RoomSubscriptionHandle {
+    let set = this.users.get(sink.userId);
+    if (!set) this.users.set(sink.userId, (set = new Set()));
+    set.add(sink);
+    return {
+      close: () => {
+        const s = this.users.get(sink.userId);
+        s?.delete(sink);
+        if (s && s.size === 0) this.users.delete(sink.userId);
+      },
+    };
+  }
+
+  /** an event for local delivery (committed here, or received from another instance) */
+  ingest(env: RoomEnvelope): void {
+    const { roomId } = env;
+    if (!this.interested(env)) {
+      // nobody here listens: forget the room's order so a later subscriber starts fresh
+      const stale = this.order.get(roomId);
+      if (stale) {
+        if (stale.timer) clearTimeout(stale.timer);
+        this.order.delete(roomId);
+      }
+      return;
+    }
+    const out = new Outgoing(env.event);
+    if (env.event.type !== 'message' || env.seq === undefined) {
+      this.emit(env, out);
+      return;
+    }
+    let order = this.order.get(roomId);
+    if (!order) {
+      // interest only through /user/queue/events: start ordering from here
+      order = { lastSeq: env.seq - 1, pending: new Map(), timer: null };
+      this.order.set(roomId, order);
+    }
+    const seq = env.seq;
+    if (seq <= order.lastSeq || order.pending.has(seq)) return; // already delivered or queued
+    if (seq !== order.lastSeq + 1) {
+      order.pending.set(seq, out);
+      this.members.set(roomId, env.members);
+      if (!order.timer) {
+        order.timer = setTimeout(() => void this.fillGap(roomId), this.gapWaitMs);
+        order.timer.unref();
+      }
+      return;
+    }
+    order.lastSeq = seq;
+    this.emit(env, out);
+    this.drainPending(roomId, order, env.members);
+  }
+
+  /** members per room, remembered for events delivered later from `pending` */
+  private readonly members = new Map<string, string[]>();
+
+  private drainPending(roomId: string, order: RoomOrder, members: string[]): void {
+    for (;;) {
+      const next = order.pending.get(order.lastSeq + 1);
+      if (!next) break;
+      order.pending.delete(order.lastSeq + 1);
+      order.lastSeq++;
+      this.emit({ roomId, members, event: next.event }, next);
+    }
+    if (order.pending.size === 0) {
+      if (order.timer) clearTimeout(order.timer);
+      order.timer = null;
+      this.members.delete(roomId);
+    }
+  }
+
+  private async fillGap(roomId: string): Promise<void> {
+    const order = this.order.get(roomId);
+    if (!order) return;
+    order.timer = null;
+    if (order.pending.size === 0) return;
+    const firstPending = Math.min(...order.pending.keys());
+    const members = this.members.get(roomId) ?? [];
+    try {
+      const missing = await this.deps.fetchSeqRange(roomId, order.lastSeq, firstPending);
+      for (const m of missing) {
+        if (m.seq === order.lastSeq + 1) {
+          order.lastSeq = m.seq;
+          this.emit({ roomId, members, event: messageEvent(m) }, new Outgoing(messageEvent(m)));
+        }
+      }
+      if (order.lastSeq < firstPending - 1) {
+        // the database does not have them (cannot happen unless rows were deleted): skip ahead
+        this.deps.logger.warn({ roomId, from: order.lastSeq, to: firstPending }, 'room sequence gap skipped');
+        order.lastSeq = firstPending - 1;
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, roomId }, 'gap fill failed; retrying');
+      order.timer = setTimeout(() => void this.fillGap(roomId), this.gapWaitMs);
+      order.timer.unref();
+      return;
+    }
+    this.drainPending(roomId, order, members);
+  }
+
+  private emit(env: Pick<RoomEnvelope, 'roomId' | 'members' | 'event'>, out: Outgoing): void {
+    const id = messageId(out);
+    const subs = this.rooms.get(env.roomId);
+    if (subs) for (const sub of subs) this.toSub(sub, out, id);
+    // the user queues get messages, read marks and presence, not typing
+    if (env.event.type === 'typing') return;
+    for (const userId of env.members) {
+      const sinks = this.users.get(userId);
+      if (sinks) for (const sink of sinks) safeDeliver(sink, out, this.deps.logger);
+    }
+  }
+
+  private toSub(sub: RoomSubscription, out: Outgoing, id: number): void {
+    if (sub.closed) return;
+    if (sub.buffer) {
+      sub.buffer.push(out);
+      return;
+    }
+    if (id > 0) {
+      if (id <= sub.lastId) return;
+      sub.lastId = id;
+    }
+    safeDeliver(sub.sink, out, this.deps.logger);
+  }
+
+  private interested(env: RoomEnvelope): boolean {
+    if (this.rooms.has(env.roomId)) return true;
+    for (const m of env.members) if (this.users.has(m)) return true;
+    return false;
+  }
+
+  private dropOrderIfUnused(roomId: string): void {
+    const order = this.order.get(roomId);
+    if (!order || this.rooms.has(roomId) || order.pending.size > 0) return;
+    this.order.delete(roomId);
+  }
+
+  /** sinks of a user on this instance (used to answer `/user/queue/errors`) */
+  userSinks(userId: string): ReadonlySet<Sink> | undefined {
+    return this.users.get(userId);
+  }
+
+  stats() {
+    let roomSubs = 0;
+    for (const s of this.rooms.values()) roomSubs += s.size;
+    return { rooms: this.rooms.size, roomSubscriptions: roomSubs, users: this.users.size };
+  }
+
+  close(): void {
+    for (const o of this.order.values()) if (o.timer) clearTimeout(o.timer);
+    this.order.clear();
+  }
+}
+
+function messageId(out: Outgoing): number {
+  return out.event.type === 'message' ? Number((out.event as MessageEvent).id) : 0;
+}
+
+function safeDeliver(sink: Sink, out: Outgoing, logger: Logger): void {
+  try {
+    sink.deliver(out);
+  } catch (err) {
+    logger.error({ err }, 'subscriber delivery failed');
+  }
+}

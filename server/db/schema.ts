@@ -1,0 +1,137 @@
+/**
+ * The relational model of Re:Use Chat: rooms, their members, messages, inquiries,
+ * and the profiles we learn from verified tokens.
+ * Migrations in drizzle/ are generated from this file by drizzle-kit; never edit them by hand.
+ */
+import { relations, sql } from 'drizzle-orm';
+import {
+  bigint,
+  datetime,
+  index,
+  int,
+  mysqlEnum,
+  mysqlTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
+
+const now = sql`CURRENT_TIMESTAMP(3)`;
+
+/** Users as the marketplace identifies them (JWT `sub`); names are refreshed from tokens. */
+export const users = mysqlTable(
+  'users',
+  {
+    id: varchar('id', { length: 191 }).primaryKey(),
+    name: varchar('name', { length: 191 }).notNull(),
+    /** set when the identity provider tells us; account events from the user service are keyed by it */
+    email: varchar('email', { length: 191 }),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+    updatedAt: datetime('updated_at', { fsp: 3 }).notNull().default(now),
+  },
+  (t) => [index('users_email_idx').on(t.email)],
+);
+
+/** A 1:1 conversation between the buyer and the seller of one product. */
+export const rooms = mysqlTable(
+  'rooms',
+  {
+    id: varchar('id', { length: 36 }).primaryKey(),
+    productId: varchar('product_id', { length: 191 }).notNull(),
+    buyerId: varchar('buyer_id', { length: 191 }).notNull(),
+    sellerId: varchar('seller_id', { length: 191 }).notNull(),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+    lastActivityAt: datetime('last_activity_at', { fsp: 3 }).notNull().default(now),
+    /** id of the newest message, 0 when the room is empty */
+    lastMessageId: bigint('last_message_id', { mode: 'number', unsigned: true }).notNull().default(0),
+    /**
+     * Per-room sequence of the newest message. Messages take consecutive seq values while
+     * the room row is locked, so an instance that sees seq n+2 before n+1 knows a message
+     * is in flight from another instance and can fill the gap from the database.
+     */
+    lastSeq: bigint('last_seq', { mode: 'number', unsigned: true }).notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('rooms_buyer_seller_product_idx').on(t.buyerId, t.sellerId, t.productId),
+  ],
+);
+
+export const roomMembers = mysqlTable(
+  'room_members',
+  {
+    roomId: varchar('room_id', { length: 36 }).notNull(),
+    userId: varchar('user_id', { length: 191 }).notNull(),
+    role: mysqlEnum('role', ['buyer', 'seller']).notNull(),
+    /** highest message id this member has read; only ever moves forward */
+    lastReadMessageId: bigint('last_read_message_id', { mode: 'number', unsigned: true }).notNull().default(0),
+    joinedAt: datetime('joined_at', { fsp: 3 }).notNull().default(now),
+    /** set when the member left or the account was deleted; such members lose access */
+    leftAt: datetime('left_at', { fsp: 3 }),
+  },
+  (t) => [
+    primaryKey({ name: 'room_members_pk', columns: [t.roomId, t.userId] }),
+    index('room_members_user_idx').on(t.userId, t.roomId),
+  ],
+);
+
+export const messages = mysqlTable(
+  'messages',
+  {
+    /** global, growing; history pages are keyset-paginated on it */
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    roomId: varchar('room_id', { length: 36 }).notNull(),
+    /** consecutive within the room, see rooms.lastSeq */
+    seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+    senderId: varchar('sender_id', { length: 191 }).notNull(),
+    content: varchar('content', { length: 2000 }).notNull(),
+    /** the sender's idempotency key; NULLs do not collide in a MySQL unique index */
+    clientMsgId: varchar('client_msg_id', { length: 64 }),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+  },
+  (t) => [
+    index('messages_room_id_idx').on(t.roomId, t.id),
+    uniqueIndex('messages_room_seq_idx').on(t.roomId, t.seq),
+    uniqueIndex('messages_client_msg_idx').on(t.roomId, t.senderId, t.clientMsgId),
+  ],
+);
+
+export const inquiries = mysqlTable(
+  'inquiries',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    /** the signed-in author, when there is one */
+    userId: varchar('user_id', { length: 191 }),
+    name: varchar('name', { length: 100 }).notNull(),
+    email: varchar('email', { length: 191 }).notNull(),
+    phone: varchar('phone', { length: 40 }),
+    category: varchar('category', { length: 50 }),
+    message: text('message').notNull(),
+    status: mysqlEnum('status', ['pending', 'sent', 'failed']).notNull().default('pending'),
+    /** delivery attempts made so far */
+    attempts: int('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /** when the mail worker may try again */
+    nextAttemptAt: datetime('next_attempt_at', { fsp: 3 }).notNull().default(now),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+    updatedAt: datetime('updated_at', { fsp: 3 }).notNull().default(now),
+    sentAt: datetime('sent_at', { fsp: 3 }),
+  },
+  (t) => [
+    index('inquiries_status_next_idx').on(t.status, t.nextAttemptAt),
+    index('inquiries_user_idx').on(t.userId, t.id),
+  ],
+);
+
+export const roomsRelations = relations(rooms, ({ many }) => ({
+  members: many(roomMembers),
+  messages: many(messages),
+}));
+
+export const roomMembersRelations = relations(roomMembers, ({ one }) => ({
+  room: one(rooms, { fields: [roomMembers.roomId], references: [rooms.id] }),
+}));
+
+export const messagesRelations = relations(messages, ({ one }) => ({
+  room: one(rooms, { fields: [messages.roomId], references: [rooms.id] }),
+}));

@@ -1,0 +1,179 @@
+/**
+ * Configuration: the only module that reads process.env. Every variable is declared and
+ * validated here once at start; the rest of the service reads the parsed object.
+ * Local defaults are safe for a developer machine and are logged at start (secrets masked).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { projectRoot } from './paths.js';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** public origin of the web page; used by next-auth and the Origin check of cookie upgrades */
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  /** extra origins allowed to open cookie-authenticated sockets, comma separated */
+  ALLOWED_ORIGINS: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INSTANCE_ID: z.string().min(1).max(64).optional(),
+  /** serve the Next.js web page from this process (off for headless API nodes and tests) */
+  WEB: bool.default(true),
+
+  DATABASE_URL: url(['mysql:']).default('mysql://root@127.0.0.1:3306/reuse_chat'),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('reuse-chat:'),
+  /** comma separated host:port list; unset → single instance on an in-process bus */
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must be host:port[,host:port…]')
+    .optional(),
+  KAFKA_CLIENT_ID: z.string().default('reuse-chat'),
+  /** prepended to every topic and group name; lets test runs share one broker */
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  KAFKA_PARTITIONS: positiveInt.default(6),
+  /** unset → mail is written as .eml files under MAIL_DIR */
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_DIR: z.string().default('var/mail'),
+  MAIL_FROM: z.string().default('Re:Use Chat <no-reply@reuse.local>'),
+  SUPPORT_EMAIL: z.string().email().default('support@reuse.local'),
+  MAIL_MAX_ATTEMPTS: positiveInt.default(8),
+  MAIL_RETRY_BASE_MS: positiveInt.default(2000),
+
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** lets a local production build (`npm start`) use the generated development secret */
+  AUTH_SECRET_LOCAL_FALLBACK: bool.default(false),
+  /** lifetime of the socket tokens issued to signed-in web users */
+  SOCKET_TOKEN_TTL_SECONDS: positiveInt.default(600),
+  /** lets the sign-in page's demo provider accept any user name; off in production */
+  DEMO_SIGN_IN: bool.optional(),
+
+  STOMP_MAX_FRAME_BYTES: positiveInt.default(64 * 1024),
+  STOMP_MAX_HEADERS: positiveInt.default(64),
+  STOMP_MAX_SUBSCRIPTIONS: positiveInt.default(100),
+  /** what the server offers in CONNECTED heart-beat: sx,sy in ms */
+  STOMP_HEARTBEAT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** per-connection bytes buffered for a slow reader before it is disconnected */
+  SLOW_CONSUMER_BYTES: positiveInt.default(4 * 1024 * 1024),
+  SEND_RATE_PER_SECOND: positiveInt.default(20),
+  SEND_BURST: positiveInt.default(40),
+  INQUIRY_RATE_PER_HOUR: positiveInt.default(10),
+  SESSION_TTL_SECONDS: positiveInt.default(60),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+});
+
+export type Env = z.infer<typeof schema> & {
+  AUTH_SECRET: string;
+  INSTANCE_ID: string;
+  DEMO_SIGN_IN: boolean;
+  /** which values came from defaults, for the start-up log */
+  defaulted: string[];
+  authSecretSource: 'env' | 'generated';
+};
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads, validates and completes the configuration. Throws ConfigError naming each bad variable. */
+export function loadEnv(source: Readonly<Record<string, string | undefined>> = process.env): Env {
+  // empty strings count as unset, as in most .env tooling
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.');
+        const value = raw[name];
+        const shown = value === undefined || /SECRET|PASS/i.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        return `${name}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const defaulted = Object.keys(schema.shape).filter((k) => raw[k] === undefined);
+
+  let authSecret = env.AUTH_SECRET;
+  let authSecretSource: Env['authSecretSource'] = 'env';
+  if (!authSecret) {
+    if (env.NODE_ENV === 'production' && !env.AUTH_SECRET_LOCAL_FALLBACK) {
+      throw new ConfigError(['AUTH_SECRET: required in production (at least 32 characters)']);
+    }
+    authSecret = localSecret();
+    authSecretSource = 'generated';
+  }
+  return {
+    ...env,
+    AUTH_SECRET: authSecret,
+    INSTANCE_ID: env.INSTANCE_ID ?? `${process.pid}-${randomBytes(3).toString('hex')}`,
+    DEMO_SIGN_IN: env.DEMO_SIGN_IN ?? (env.NODE_ENV !== 'production' || authSecretSource === 'generated'),
+    defaulted,
+    authSecretSource,
+  };
+}
+
+/** A development secret generated once and kept in an ignored local file, so sessions survive restarts. */
+function localSecret(): string {
+  const file = join(projectRoot(), '.local', 'auth-secret');
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved.length >= 32) return saved;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** The configuration as it is safe to log: secrets and passwords masked. */
+export function describeEnv(env: Env): Record<string, unknown> {
+  const mask = (u: string | undefined) => {
+    if (!u) return u;
+    try {
+      const parsed = new URL(u);
+      if (parsed.password) parsed.password = '***';
+      return parsed.toString();
+    } catch {
+      return '***';
+    }
+  };
+  return {
+    NODE_ENV: env.NODE_ENV,
+    HOST: env.HOST,
+    PORT: env.PORT,
+    INSTANCE_ID: env.INSTANCE_ID,
+    WEB: env.WEB,
+    DATABASE_URL: mask(env.DATABASE_URL),
+    REDIS_URL: mask(env.REDIS_URL),
+    REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX,
+    KAFKA_BROKERS: env.KAFKA_BROKERS ?? '(unset: in-process bus, single instance)',
+    SMTP_URL: env.SMTP_URL ? mask(env.SMTP_URL) : `(unset: mail written to ${env.MAIL_DIR})`,
+    SUPPORT_EMAIL: env.SUPPORT_EMAIL,
+    AUTH_SECRET: env.authSecretSource === 'generated' ? '(generated, kept in .local/auth-secret)' : '(set)',
+    defaults: env.defaulted,
+  };
+}

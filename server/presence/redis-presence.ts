@@ -1,0 +1,168 @@
+/**
+ * Redis presence. Keys (all under REDIS_KEY_PREFIX):
+ *   presence:user:{userId}  sorted set of "{instance}/{session}" scored by expiry time (ms)
+ * A member whose score is in the past is a dead session (its instance stopped refreshing it),
+ * so a killed instance's users turn offline within SESSION_TTL_SECONDS without any cleanup job.
+ * The key itself also expires, so users who never come back leave nothing behind.
+ *
+ * While Redis is unreachable chat keeps working: local sessions are answered from process
+ * memory, remote users are reported as unknown (null), and when Redis returns every local
+ * session is written back.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { LocalSessions, type DependencyStatus, type Presence } from './presence.js';
+
+export class RedisPresence implements Presence {
+  private readonly local = new LocalSessions();
+  private readonly redis: Redis;
+  private readonly ttlMs: number;
+  private readonly refreshTimer: NodeJS.Timeout;
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    opts: { url: string; keyPrefix: string; instanceId: string; ttlSeconds: number },
+    private readonly logger: Logger,
+  ) {
+    this.ttlMs = opts.ttlSeconds * 1000;
+    this.instanceId = opts.instanceId;
+    this.redis = new Redis(opts.url, {
+      keyPrefix: opts.keyPrefix,
+      lazyConnect: false,
+      // fail fast while Redis is down instead of queueing commands in memory
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
+    let wasReady = false;
+    this.redis.on('ready', () => {
+      if (wasReady) this.logger.info('redis is back: writing local sessions again');
+      wasReady = true;
+      void this.rewriteAll();
+    });
+    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis error'));
+    this.redis.on('end', () => this.logger.warn('redis connection ended'));
+    // one timer for all sessions: refresh the sessions touched since the last round, and
+    // every session at least once per third of the TTL
+    let round = 0;
+    this.refreshTimer = setInterval(() => {
+      round++;
+      const all = round % 3 === 0;
+      void this.refreshMany(all ? [...this.local.entries()].map(([u]) => u) : [...this.dirty]);
+      this.dirty.clear();
+    }, Math.max(250, Math.floor(this.ttlMs / 9)));
+    this.refreshTimer.unref();
+  }
+
+  private readonly instanceId: string;
+
+  private key(userId: string) {
+    return `presence:user:${userId}`;
+  }
+
+  private member(sessionId: string) {
+    return `${this.instanceId}/${sessionId}`;
+  }
+
+  status(): DependencyStatus {
+    return this.redis.status === 'ready' ? 'up' : 'down';
+  }
+
+  async register(userId: string, sessionId: string): Promise<boolean> {
+    const firstLocal = this.local.add(userId, sessionId);
+    if (this.status() !== 'up') return firstLocal;
+    const key = this.key(userId);
+    const now = Date.now();
+    try {
+      const res = await this.redis
+        .multi()
+        .zremrangebyscore(key, '-inf', now)
+        .zcard(key)
+        .zadd(key, now + this.ttlMs, this.member(sessionId))
+        .pexpire(key, this.ttlMs * 2)
+        .exec();
+      const before = Number(res?.[1]?.[1] ?? 0);
+      return before === 0;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'presence register failed; kept locally');
+      return firstLocal;
+    }
+  }
+
+  refresh(userId: string): void {
+    this.dirty.add(userId);
+  }
+
+  async unregister(userId: string, sessionId: string): Promise<boolean> {
+    const lastLocal = this.local.remove(userId, sessionId);
+    if (this.status() !== 'up') return lastLocal;
+    const key = this.key(userId);
+    try {
+      const res = await this.redis
+        .multi()
+        .zrem(key, this.member(sessionId))
+        .zremrangebyscore(key, '-inf', Date.now())
+        .zcard(key)
+        .exec();
+      return Number(res?.[2]?.[1] ?? 0) === 0;
+    } catch {
+      return lastLocal;
+    }
+  }
+
+  async online(userIds: readonly string[]): Promise<Map<string, boolean | null>> {
+    const result = new Map<string, boolean | null>();
+    const remote: string[] = [];
+    for (const id of userIds) {
+      if (this.local.has(id)) result.set(id, true);
+      else remote.push(id);
+    }
+    if (remote.length === 0) return result;
+    if (this.status() !== 'up') {
+      for (const id of remote) result.set(id, null);
+      return result;
+    }
+    try {
+      const now = Date.now();
+      const pipeline = this.redis.pipeline();
+      for (const id of remote) pipeline.zcount(this.key(id), now, '+inf');
+      const res = await pipeline.exec();
+      remote.forEach((id, i) => result.set(id, Number(res?.[i]?.[1] ?? 0) > 0));
+    } catch {
+      for (const id of remote) result.set(id, null);
+    }
+    return result;
+  }
+
+  private async refreshMany(userIds: string[]): Promise<void> {
+    if (userIds.length === 0 || this.status() !== 'up') return;
+    const expiry = Date.now() + this.ttlMs;
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) {
+      const sessions = this.local.sessionsOf(userId);
+      if (!sessions) continue;
+      const key = this.key(userId);
+      for (const s of sessions) pipeline.zadd(key, expiry, this.member(s));
+      pipeline.pexpire(key, this.ttlMs * 2);
+    }
+    await pipeline.exec().catch(() => undefined);
+  }
+
+  private async rewriteAll(): Promise<void> {
+    await this.refreshMany([...this.local.entries()].map(([u]) => u));
+  }
+
+  /** Removes this instance's sessions from Redis (graceful shutdown), then disconnects. */
+  async close(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    if (this.status() === 'up') {
+      const pipeline = this.redis.pipeline();
+      for (const [userId, sessions] of this.local.entries()) {
+        for (const s of sessions) pipeline.zrem(this.key(userId), this.member(s));
+      }
+      await pipeline.exec().catch(() => undefined);
+    }
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeEnv, loadEnv } from '../../server/env.js';
+
+const secret = 'x'.repeat(40);
+
+describe('configuration', () => {
+  it('starts on the documented local defaults', () => {
+    const env = loadEnv({ AUTH_SECRET: secret });
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBe('mysql://root@127.0.0.1:3306/reuse_chat');
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.KAFKA_BROKERS).toBeUndefined();
+    expect(env.SMTP_URL).toBeUndefined();
+    expect(env.defaulted).toContain('PORT');
+  });
+
+  it('names the variable and the value in a start-up error', () => {
+    expect(() => loadEnv({ AUTH_SECRET: secret, PORT: 'eighty' })).toThrow(ConfigError);
+    try {
+      loadEnv({ AUTH_SECRET: secret, PORT: 'eighty', DATABASE_URL: 'postgres://x/y', KAFKA_BROKERS: 'kafka' });
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/PORT: .*"eighty"/);
+      expect(message).toMatch(/DATABASE_URL: must be a URL starting with mysql:\/\//);
+      expect(message).toMatch(/KAFKA_BROKERS: must be host:port/);
+    }
+  });
+
+  it('refuses to run in production without AUTH_SECRET', () => {
+    expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET: required in production/);
+  });
+
+  it('refuses a short AUTH_SECRET and never prints it', () => {
+    try {
+      loadEnv({ AUTH_SECRET: 'short-secret' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/AUTH_SECRET: must be at least 32 characters/);
+      expect((err as Error).message).not.toContain('short-secret');
+    }
+  });
+
+  it('generates and keeps a development secret when none is given', () => {
+    const a = loadEnv({});
+    const b = loadEnv({});
+    expect(a.authSecretSource).toBe('generated');
+    expect(a.AUTH_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(b.AUTH_SECRET).toBe(a.AUTH_SECRET);
+  });
+
+  it('masks passwords when the configuration is logged', () => {
+    const env = loadEnv({ AUTH_SECRET: secret, DATABASE_URL: 'mysql://chat:hunter2@db:3306/reuse', SMTP_URL: 'smtp://u:pw@mail:25' });
+    const shown = JSON.stringify(describeEnv(env));
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain(':pw@');
+    expect(shown).not.toContain(secret);
+  });
+});
