@@ -57,6 +57,7 @@ export class ChatService {
   private readonly instanceId: string;
   private readonly access = new Map<string, { value: RoomAccess; expires: number }>();
   private readonly knownUsers = new Map<string, string>();
+  private readonly accessLoads = new Map<string, Promise<RoomAccess>>();
 
   constructor(deps: ChatServiceDeps) {
     this.pool = deps.pool;
@@ -104,9 +105,22 @@ export class ChatService {
   /** members of the room; NOT_FOUND when it does not exist, FORBIDDEN for anyone else */
   async authorize(userId: string, roomId: string): Promise<RoomAccess> {
     const cached = this.access.get(roomId);
-    const access = cached && cached.expires > Date.now() ? cached.value : await this.loadAccess(roomId);
+    const access = cached && cached.expires > Date.now() ? cached.value : await this.loadAccessOnce(roomId);
     if (!access.members.includes(userId)) throw new ChatError('FORBIDDEN');
     return access;
+  }
+
+  /**
+   * Concurrent lookups of one room share a query: pipelined SENDs of a connection then resume
+   * in their arrival order, so they reach the store in the order they were sent.
+   */
+  private loadAccessOnce(roomId: string): Promise<RoomAccess> {
+    let p = this.accessLoads.get(roomId);
+    if (!p) {
+      p = this.loadAccess(roomId).finally(() => this.accessLoads.delete(roomId));
+      this.accessLoads.set(roomId, p);
+    }
+    return p;
   }
 
   private async loadAccess(roomId: string): Promise<RoomAccess> {
@@ -351,6 +365,11 @@ export class ChatService {
   async connected(userId: string, sessionId: string): Promise<void> {
     const cameOnline = await this.presence.register(userId, sessionId);
     if (cameOnline) await this.announcePresence(userId, true);
+  }
+
+  /** the connection is alive (heart-beat, frame): keeps its presence from expiring */
+  touch(userId: string, sessionId: string): void {
+    this.presence.refresh(userId, sessionId);
   }
 
   async disconnected(userId: string, sessionId: string): Promise<void> {
