@@ -1,0 +1,155 @@
+/**
+ * Binds `ws` to STOMP sessions: the `/ws-stomp` endpoint without the HTTP routing.
+ *
+ * Owns: the WebSocketServer (noServer; the composition root's single `upgrade` owner calls
+ * `handleUpgrade` for `/ws-stomp`), subprotocol selection, the socket ↔ session adapter, the
+ * shared heart-beat wheel, the set of live sessions and graceful shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { StompError } from './errors.js';
+import { HeartbeatScheduler } from './heartbeat-scheduler.js';
+import { resolveLimits, type StompLimits } from './limits.js';
+import { StompSession, type StompTransport } from './session.js';
+import { silentLogger, type StompApplication, type StompLogger } from './types.js';
+
+/** Offered subprotocols we speak, best first (DESIGN: chosen when offered, none is fine too). */
+export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
+
+/**
+ * Room above the frame limit for one WebSocket message: several small frames may share a message.
+ * A bigger message is refused by ws itself (close 1009) before it is buffered.
+ */
+const MESSAGE_SLACK_BYTES = 16 * 1024;
+/** How long `close()` waits for sockets to finish their closing handshake before cutting them. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+export interface StompEndpointOptions<P> {
+  app: StompApplication<P>;
+  limits?: Partial<StompLimits>;
+  logger?: StompLogger;
+  /** `server` header of CONNECTED. */
+  serverName?: string;
+  /** Resolution of the shared heart-beat wheel (tests use a small one). */
+  heartbeatTickMs?: number;
+}
+
+export interface StompEndpoint {
+  /** `noServer: true`; exposed for tests and metrics, not for routing. */
+  readonly wss: WebSocketServer;
+  /** Completes the upgrade of a request already routed to this endpoint. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sends ERROR 'server shutting down' to every session, closes them and the wheel. */
+  close(): Promise<void>;
+  sessionCount(): number;
+}
+
+/** Picks the best STOMP subprotocol offered; `false` accepts the connection without one. */
+export function selectSubprotocol(offered: ReadonlySet<string>): string | false {
+  for (const protocol of STOMP_SUBPROTOCOLS) if (offered.has(protocol)) return protocol;
+  return false;
+}
+
+export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompEndpoint {
+  const limits = resolveLimits(options.limits);
+  const logger = options.logger ?? silentLogger;
+  const scheduler = new HeartbeatScheduler({ tickMs: options.heartbeatTickMs });
+  const sessions = new Map<WebSocket, StompSession<P>>();
+  let closing = false;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: limits.maxFrameBytes + MESSAGE_SLACK_BYTES,
+    // ws answers subprotocol-less requests without calling this; with unknown ones we return false.
+    handleProtocols: (offered) => selectSubprotocol(offered),
+    // `wss.clients` lets close() wait for every socket's closing handshake.
+    clientTracking: true,
+  });
+
+  wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    if (closing) {
+      ws.close(1001, 'server shutting down');
+      return;
+    }
+    const transport: StompTransport = {
+      send: (data, binary) => ws.send(data, { binary }),
+      close: (code, reason) => ws.close(code, reason),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      ping: () => ws.ping(),
+    };
+    const session = new StompSession<P>({
+      id: randomUUID(),
+      app: options.app,
+      transport,
+      scheduler,
+      request,
+      subprotocol: ws.protocol,
+      limits,
+      logger,
+      serverName: options.serverName,
+    });
+    sessions.set(ws, session);
+    session.onClose(() => sessions.delete(ws));
+
+    ws.on('message', (data: RawData) => session.receive(toBuffer(data)));
+    ws.on('pong', () => session.touch());
+    ws.on('error', (error: Error & { code?: string }) => {
+      logger.debug({ err: error, sessionId: session.id }, 'stomp websocket error');
+      // ws has already started closing (e.g. a message over maxPayload); this only cleans up.
+      const code = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'FRAME_TOO_LARGE' : 'BAD_FRAME';
+      session.close(new StompError(code, error.message));
+    });
+    ws.on('close', () => {
+      session.transportClosed();
+      sessions.delete(ws);
+    });
+  });
+
+  wss.on('error', (error) => logger.error({ err: error }, 'stomp websocket server error'));
+
+  return {
+    wss,
+    handleUpgrade(request, socket, head) {
+      if (closing) {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
+    async close() {
+      closing = true;
+      const sockets = [...wss.clients];
+      for (const session of [...sessions.values()]) session.close(new StompError('SHUTTING_DOWN'));
+      await Promise.all(sockets.map((ws) => waitForClose(ws, SHUTDOWN_GRACE_MS)));
+      scheduler.close();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    sessionCount: () => sessions.size,
+  };
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function waitForClose(ws: WebSocket, graceMs: number): Promise<void> {
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
