@@ -1,0 +1,533 @@
+/**
+ * KafkaRoomBus: the RoomBus across instances, on Kafka.
+ *   `${prefix}chat.room-events`   key = room id, value = JSON RoomEnvelope (one room's events keep
+ *                                 their order because one key always lands on one partition)
+ *   `${prefix}chat.notifications` key = recipient id, value = JSON OfflineNotification, read by the
+ *                                 marketplace's push service
+ * Every instance reads every room event through a consumer group of its own
+ * (`${prefix}chat-fanout-${INSTANCE_ID}`), starting at the latest offset, and deletes that group
+ * when it closes.
+ *
+ * Kafka is fan-out here, not the system of record: a message is committed to MySQL before it is
+ * published, and a client that missed events resyncs with `x-since` / `history.since` (and the
+ * hub fills per-room seq gaps from the database). So this bus favours latency and never makes a
+ * caller wait on the broker: `publish()` only queues; one send per event-loop tick drains the queue.
+ * While Kafka is unreachable the queue is bounded (oldest dropped), `status()` is 'down', and the
+ * producer, the admin client and the consumer are reconnected in the background.
+ *
+ * Also exports the kafkajs plumbing shared with account-events.ts: the client factory (kafkajs
+ * logs routed into pino) and topic creation.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type logCreator,
+  type Message,
+  type Producer,
+} from 'kafkajs';
+import type { Env } from '../env.js';
+import type { Logger } from '../logger.js';
+import type { DependencyStatus } from '../presence/presence.js';
+import type { OfflineNotification, RoomBus, RoomEnvelope } from './room-bus.js';
+
+/** envelopes kept while Kafka is unreachable; older ones are dropped (they are in MySQL) */
+const MAX_QUEUED = 10_000;
+/**
+ * One request carries at most this much, so that no partition's record batch can reach the
+ * broker's default `message.max.bytes` (1 MiB) even after a long outage filled the queue.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+const MAX_REQUEST_RECORDS = 2_000;
+/** a single record larger than this can never be sent; it is dropped instead of blocking the queue */
+const MAX_RECORD_BYTES = 512 * 1024;
+/** a record that failed this many sends while the broker answered is given up (poison record) */
+const MAX_SEND_ATTEMPTS = 8;
+/** how long start() waits for the first connection before carrying on in the background */
+const START_WAIT_MS = 6_000;
+/** how long close() keeps flushing queued envelopes */
+const CLOSE_FLUSH_MS = 2_000;
+/** with nothing sent for this long, the broker is probed so status() notices an outage while idle */
+const IDLE_PROBE_MS = 5_000;
+const RETRY_MIN_MS = 250;
+// each failing attempt already spends ≈3 s in kafkajs' own retries, so this keeps recovery within seconds
+const RETRY_MAX_MS = 2_000;
+
+export function roomEventsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
+  return `${env.KAFKA_TOPIC_PREFIX}chat.room-events`;
+}
+
+export function notificationsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
+  return `${env.KAFKA_TOPIC_PREFIX}chat.notifications`;
+}
+
+export function fanoutGroupId(env: Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'INSTANCE_ID'>): string {
+  return `${env.KAFKA_TOPIC_PREFIX}chat-fanout-${env.INSTANCE_ID}`;
+}
+
+/**
+ * kafkajs logs into pino. Only warn and above are produced at all (the kafkajs log level is WARN);
+ * while `quiet()` says the caller reports the outage itself, kafkajs' per-retry connection
+ * errors go to debug so one outage is one loud line, not thousands.
+ */
+export function pinoLogCreator(logger: Logger, quiet: () => boolean = () => false): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
+      const fields = { kafkajs: namespace, ...extra };
+      // per-attempt connection chatter is summed up by the caller's own outage line
+      const chatter = namespace === 'Connection' || namespace === 'BrokerPool';
+      if (chatter || quiet() || level > logLevel.WARN) logger.debug(fields, message);
+      else if (level === logLevel.ERROR) logger.error(fields, message);
+      else logger.warn(fields, message);
+    };
+}
+
+/** A kafkajs client for this service's brokers; fails fast per attempt, the callers retry forever. */
+export function createKafka(env: Env, logger: Logger, opts: { clientId: string; quiet?: () => boolean }): Kafka {
+  if (!env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is not set');
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: env.KAFKA_BROKERS.split(','),
+    connectionTimeout: 3_000,
+    requestTimeout: 5_000,
+    // a few quick retries inside kafkajs (≈3 s in all); longer outages are the caller's loop
+    retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger, opts.quiet),
+  });
+}
+
+/** Creates the topics that are missing; topics that exist are left as they are. */
+export async function ensureTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  // createTopics answers false (no throw) when another instance created them first
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+  });
+}
+
+export function retryDelay(failures: number): number {
+  const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures, 10));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/** Decodes a room-events value; null when it is not a RoomEnvelope (checked by hand: this is the hot path). */
+export function decodeEnvelope(value: Buffer | null): RoomEnvelope | null {
+  if (!value || value.length === 0) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const e = parsed as Partial<RoomEnvelope>;
+  if (typeof e.roomId !== 'string' || typeof e.origin !== 'string') return null;
+  if (!Array.isArray(e.members) || !e.members.every((m) => typeof m === 'string')) return null;
+  if (e.seq !== undefined && typeof e.seq !== 'number') return null;
+  if (typeof e.event !== 'object' || e.event === null || typeof e.event.type !== 'string') return null;
+  return e as RoomEnvelope;
+}
+
+interface QueuedRecord {
+  topic: string;
+  message: Message;
+  bytes: number;
+  attempts: number;
+}
+
+export class KafkaRoomBus implements RoomBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private consumer: Consumer | null = null;
+  private readonly handlers: Array<(envelope: RoomEnvelope) => void> = [];
+  private readonly roomTopic: string;
+  private readonly notifyTopic: string;
+  private readonly groupId: string;
+
+  private queue: QueuedRecord[] = [];
+  private dropped = 0;
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+
+  private producerUp = false;
+  private lastSendOk = true;
+  private lastSendAt = 0;
+  private consumerRunning = false;
+  /** set once the outage was logged loudly; cleared when Kafka answers again */
+  private downReported = false;
+  private failures = 0;
+  private connecting: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly probeTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly env: Env,
+    private readonly logger: Logger,
+  ) {
+    this.roomTopic = roomEventsTopic(env);
+    this.notifyTopic = notificationsTopic(env);
+    this.groupId = fanoutGroupId(env);
+    this.kafka = createKafka(env, logger, {
+      clientId: `${env.KAFKA_CLIENT_ID}-${env.INSTANCE_ID}`,
+      // while not up, this bus reports the outage itself (loudly, once): kafkajs' per-retry errors are debug
+      quiet: () => !this.producerUp || this.downReported || this.closed,
+    });
+    this.producer = this.kafka.producer({
+      // topics are created deliberately at start; a typo'd prefix must not create stray topics
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // one request in flight (see flush) keeps one room's events in order across retries
+      maxInFlightRequests: 1,
+      idempotent: false,
+      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
+    });
+    this.admin = this.kafka.admin();
+    this.probeTimer = setInterval(() => void this.probeIfIdle(), IDLE_PROBE_MS);
+    this.probeTimer.unref();
+  }
+
+  /**
+   * Connects (topics, producer, consumer) and resolves — also when Kafka is unreachable: the bus
+   * then starts 'down', says so once, and keeps retrying in the background.
+   */
+  static async start(env: Env, logger: Logger): Promise<KafkaRoomBus> {
+    const bus = new KafkaRoomBus(env, logger);
+    const connected = bus.connect();
+    const waited = await Promise.race([connected.then(() => 'settled' as const), sleep(START_WAIT_MS, 'timeout' as const, { ref: false })]);
+    if (waited === 'timeout' && bus.status() !== 'up') {
+      logger.warn({ brokers: env.KAFKA_BROKERS, waitedMs: START_WAIT_MS }, 'kafka is not ready yet: starting without it, connecting in the background');
+    } else if (bus.status() === 'up') {
+      logger.info({ brokers: env.KAFKA_BROKERS, group: bus.groupId, topic: bus.roomTopic }, 'kafka room bus connected');
+    }
+    return bus;
+  }
+
+  // ---------------------------------------------------------------- RoomBus
+
+  publish(envelope: RoomEnvelope): void {
+    this.enqueue(this.roomTopic, envelope.roomId, envelope);
+  }
+
+  notify(notification: OfflineNotification): void {
+    this.enqueue(this.notifyTopic, notification.recipientId, notification);
+  }
+
+  onEvent(handler: (envelope: RoomEnvelope) => void): void {
+    this.handlers.push(handler);
+  }
+
+  status(): DependencyStatus {
+    return this.producerUp && this.lastSendOk ? 'up' : 'down';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+
+    // what was published before close still reaches the other instances, if Kafka lets it soon
+    const deadline = Date.now() + CLOSE_FLUSH_MS;
+    while (this.producerUp && (this.queue.length > 0 || this.flushing) && Date.now() < deadline) {
+      await Promise.race([this.flushing ?? this.flush(), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
+    }
+    if (this.queue.length > 0) {
+      this.logger.warn({ unsent: this.queue.length }, 'closing with room events not sent to kafka (they are stored in MySQL)');
+    }
+    this.queue = [];
+
+    await this.connecting?.catch(() => undefined);
+    const consumer = this.consumer;
+    this.consumer = null;
+    this.consumerRunning = false;
+    await consumer?.disconnect().catch((err) => this.logger.debug({ err }, 'consumer disconnect failed'));
+    await this.producer.disconnect().catch((err) => this.logger.debug({ err }, 'producer disconnect failed'));
+    this.producerUp = false;
+    if (!this.downReported) {
+      // best effort: a group left behind holds no members and expires with its offsets
+      await withTimeout(this.admin.deleteGroups([this.groupId]), 2_000).catch((err) =>
+        this.logger.debug({ err, group: this.groupId }, 'fan-out consumer group not deleted'),
+      );
+    }
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- producing
+
+  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification): void {
+    if (this.closed) return;
+    const json = JSON.stringify(value);
+    const bytes = Buffer.byteLength(json) + Buffer.byteLength(key);
+    if (bytes > MAX_RECORD_BYTES) {
+      this.logger.error({ topic, key, bytes }, 'record too large for kafka: dropped');
+      return;
+    }
+    this.queue.push({ topic, message: { key, value: json }, bytes, attempts: 0 });
+    if (this.queue.length > MAX_QUEUED) this.dropOldest();
+    this.scheduleFlush();
+  }
+
+  private dropOldest(): void {
+    const excess = this.queue.length - MAX_QUEUED;
+    if (excess <= 0) return;
+    this.queue.splice(0, excess);
+    // one warning per thousand drops: the outage itself was already reported
+    if (this.dropped % 1000 === 0) {
+      this.logger.warn({ dropped: this.dropped + excess, queued: this.queue.length }, 'kafka queue full: dropping the oldest room events (clients resync from MySQL)');
+    }
+    this.dropped += excess;
+  }
+
+  /** one send per tick: a burst of publishes in the same tick becomes one request */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing || !this.producerUp) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!this.producerUp || this.queue.length === 0) return Promise.resolve();
+    this.flushing = this.sendOnce().finally(() => {
+      this.flushing = null;
+      // what was queued during the send goes out in the next request
+      if (this.queue.length > 0) this.scheduleFlush();
+    });
+    return this.flushing;
+  }
+
+  private async sendOnce(): Promise<void> {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_REQUEST_RECORDS) {
+      const r = this.queue[n]!;
+      if (n > 0 && bytes + r.bytes > MAX_REQUEST_BYTES) break;
+      bytes += r.bytes;
+      n++;
+    }
+    const batch = this.queue.splice(0, n);
+    const byTopic = new Map<string, Message[]>();
+    for (const r of batch) {
+      let list = byTopic.get(r.topic);
+      if (!list) byTopic.set(r.topic, (list = []));
+      list.push(r.message);
+    }
+    try {
+      await this.producer.sendBatch({
+        // acks 1: the leader has it. Waiting for all replicas (-1) buys nothing here — the message
+        // is already durable in MySQL, and an event lost in a leader failover shows up as a seq gap
+        // that the receiving hub fills from the database — while adding a replication round trip.
+        acks: 1,
+        timeout: 5_000,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      this.lastSendOk = true;
+      this.lastSendAt = Date.now();
+    } catch (err) {
+      this.lastSendOk = false;
+      // back to the front, in order; records that keep failing while the broker answers are dropped
+      const retry = batch.filter((r) => ++r.attempts < MAX_SEND_ATTEMPTS);
+      if (retry.length < batch.length) {
+        this.logger.error({ err, dropped: batch.length - retry.length }, 'kafka refused room events repeatedly: dropped');
+      }
+      this.queue = retry.concat(this.queue);
+      this.dropOldest();
+      this.connectionLost(err, 'send');
+    }
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  /** single flight: admin + topics → producer → consumer; whatever is still missing afterwards is retried with backoff */
+  private connect(): Promise<void> {
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = null;
+      if (this.closed) return;
+      if (this.producerUp && this.consumerRunning) {
+        this.failures = 0;
+        if (this.downReported) {
+          this.logger.warn({ brokers: this.env.KAFKA_BROKERS, queued: this.queue.length }, 'kafka is reachable again: room fan-out resumed');
+        }
+        this.downReported = false;
+        this.scheduleFlush();
+      } else {
+        // a failure during this attempt (or a send that failed meanwhile) left something down
+        this.scheduleRetry();
+      }
+    });
+    return this.connecting;
+  }
+
+  /** never throws: failures are reported through connectionLost */
+  private async connectOnce(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.admin.connect();
+      await ensureTopics(this.admin, [this.roomTopic, this.notifyTopic], this.env.KAFKA_PARTITIONS);
+      if (!this.producerUp) {
+        await this.producer.connect();
+        this.producerUp = true;
+        // a fresh connection is evidence enough; the next send confirms it
+        this.lastSendOk = true;
+        this.lastSendAt = Date.now();
+        this.scheduleFlush();
+      }
+    } catch (err) {
+      this.connectionLost(err, 'connect');
+      return;
+    }
+    if (this.consumerRunning || this.closed) return;
+    try {
+      await this.startConsumer();
+    } catch (err) {
+      this.connectionLost(err, 'consumer');
+    }
+  }
+
+  private connectionLost(err: unknown, during: string): void {
+    if (this.closed) return;
+    if (!this.downReported) {
+      this.downReported = true;
+      this.logger.error(
+        { err, during, brokers: this.env.KAFKA_BROKERS, queued: this.queue.length },
+        `KAFKA IS UNREACHABLE: room events of other instances are not delivered and new ones are queued (up to ${MAX_QUEUED}) until it answers; retrying in the background`,
+      );
+    } else {
+      this.logger.debug({ err, during }, 'kafka still unreachable');
+    }
+    if (during !== 'consumer') {
+      this.producerUp = false;
+      void this.producer.disconnect().catch(() => undefined);
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    // while an attempt runs, its completion decides whether another one is needed
+    if (this.closed || this.retryTimer || this.connecting) return;
+    const delay = retryDelay(this.failures++);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** while nothing is sent, a metadata request tells whether the broker still answers */
+  private async probeIfIdle(): Promise<void> {
+    if (Date.now() - this.lastSendAt < IDLE_PROBE_MS) return;
+    await this.probe();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.closed || !this.producerUp || this.flushing || this.connecting) return;
+    try {
+      await this.admin.fetchTopicMetadata({ topics: [this.roomTopic] });
+      this.lastSendAt = Date.now();
+    } catch (err) {
+      this.lastSendOk = false;
+      this.connectionLost(err, 'probe');
+    }
+  }
+
+  // ---------------------------------------------------------------- consuming
+
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      // the broker answers a fetch as soon as one byte is there, or after 10 ms with nothing
+      maxWaitTimeInMs: 10,
+      minBytes: 1,
+      // the group has exactly one member (this instance): short timeouts cost nothing
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.consumer !== consumer) return;
+      // kafkajs restarts itself after retriable errors (usually a lost broker: probe it now, so
+      // status() and the log say so without waiting for a send); after the others it stays stopped
+      if (payload.restart) {
+        void this.probe();
+        return;
+      }
+      this.consumerRunning = false;
+      this.consumer = null;
+      void consumer.disconnect().catch(() => undefined);
+      this.connectionLost(payload.error, 'consumer');
+    });
+    // resolves on the first completed fetch: the offsets are then resolved to "latest", so
+    // anything published after start() returned is received
+    const positioned = new Promise<void>((resolve) => {
+      const remove = consumer.on(consumer.events.FETCH, () => {
+        remove();
+        resolve();
+      });
+    });
+    // current before run(): a failed group join inside run() surfaces only as a CRASH event
+    this.consumer = consumer;
+    this.consumerRunning = true;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [this.roomTopic], fromBeginning: false });
+      await consumer.run({
+        eachBatchAutoResolve: true,
+        eachBatch: (payload) => this.deliverBatch(payload),
+      });
+    } catch (err) {
+      if (this.consumer === consumer) {
+        this.consumer = null;
+        this.consumerRunning = false;
+      }
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    await Promise.race([positioned, sleep(5_000, undefined, { ref: false })]);
+  }
+
+  private async deliverBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    // handlers are synchronous and quick, so the whole batch is delivered before the offset
+    // moves on (eachBatchAutoResolve); stopping half-way would skip the rest on resolve
+    for (const message of batch.messages) {
+      const envelope = decodeEnvelope(message.value);
+      if (!envelope) {
+        this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'malformed room event skipped');
+        continue;
+      }
+      for (const handler of this.handlers) {
+        try {
+          handler(envelope);
+        } catch (err) {
+          // one failing subscriber must not make kafkajs re-deliver the batch to everyone
+          this.logger.error({ err, roomId: envelope.roomId }, 'room event handler failed');
+        }
+      }
+    }
+    await heartbeat();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    sleep(ms, undefined, { ref: false }).then(() => {
+      throw new Error(`timed out after ${ms} ms`);
+    }),
+  ]);
+}
