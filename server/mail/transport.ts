@@ -1,6 +1,8 @@
 /**
  * MailTransport: SMTP through nodemailer when SMTP_URL is set, otherwise each mail is written
  * as an .eml file under MAIL_DIR (a developer can open it in any mail client).
+ * SMTP sends are bounded in time (connect, greeting, idle socket), so a caller that leases work
+ * for a while — the inquiry mail worker — knows a send cannot outlive its lease.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -19,26 +21,54 @@ export interface OutgoingMail {
 }
 
 export interface MailTransport {
+  /** resolves once the mail is accepted (by the SMTP server, or written to disk); rejects otherwise */
   send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  /** checks now that mail could be sent (SMTP: connect and greet); rejects with the reason */
+  verify(): Promise<void>;
   status(): DependencyStatus;
   close(): Promise<void>;
 }
+
+export interface SmtpTimeouts {
+  connectionTimeoutMs: number;
+  greetingTimeoutMs: number;
+  /** longest silence on an open connection before the send fails */
+  socketTimeoutMs: number;
+}
+
+/**
+ * nodemailer's defaults (2 min to connect, 10 min of socket silence) would hold a send far longer
+ * than anyone waits for a support mail; a send that fails fast is simply retried later.
+ */
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
+  connectionTimeoutMs: 10_000,
+  greetingTimeoutMs: 10_000,
+  socketTimeoutMs: 30_000,
+};
 
 export class SmtpMailTransport implements MailTransport {
   private readonly transporter: Transporter;
   private healthy: DependencyStatus = 'down';
   private readonly timer: NodeJS.Timeout;
 
-  constructor(url: string, private readonly logger: Logger) {
-    this.transporter = nodemailer.createTransport(url, {});
-    const check = () =>
-      this.transporter.verify().then(
-        () => void (this.healthy = 'up'),
-        (err: Error) => {
-          if (this.healthy === 'up') this.logger.warn({ err: err.message }, 'smtp server unreachable');
-          this.healthy = 'down';
-        },
-      );
+  constructor(
+    url: string,
+    private readonly logger: Logger,
+    timeouts: Partial<SmtpTimeouts> = {},
+  ) {
+    const t = { ...DEFAULT_SMTP_TIMEOUTS, ...timeouts };
+    this.transporter = nodemailer.createTransport({
+      url,
+      connectionTimeout: t.connectionTimeoutMs,
+      greetingTimeout: t.greetingTimeoutMs,
+      socketTimeout: t.socketTimeoutMs,
+    });
+    const check = () => {
+      const was = this.healthy;
+      return this.verify().catch((err: Error) => {
+        if (was === 'up') this.logger.warn({ err: err.message }, 'smtp server unreachable');
+      });
+    };
     void check();
     this.timer = setInterval(check, 15_000);
     this.timer.unref();
@@ -49,6 +79,16 @@ export class SmtpMailTransport implements MailTransport {
       const info = await this.transporter.sendMail(mail);
       this.healthy = 'up';
       return { messageId: String(info.messageId) };
+    } catch (err) {
+      this.healthy = 'down';
+      throw err;
+    }
+  }
+
+  async verify() {
+    try {
+      await this.transporter.verify();
+      this.healthy = 'up';
     } catch (err) {
       this.healthy = 'down';
       throw err;
@@ -79,6 +119,11 @@ export class FileMailTransport implements MailTransport {
     const file = join(this.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
     await writeFile(file, info.message);
     return { messageId: info.messageId };
+  }
+
+  /** the folder is created on demand; verifying proves it can be */
+  async verify() {
+    await mkdir(this.dir, { recursive: true });
   }
 
   status(): DependencyStatus {
