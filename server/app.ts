@@ -6,13 +6,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TokenService, type AuthUser } from './auth/tokens.js';
+import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/session-cookie.js';
+import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
 import { ChatService } from './chat/service.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
 import type { Logger } from './logger.js';
+import { InquiryService } from './inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
@@ -44,9 +46,10 @@ export interface Service {
   bus: RoomBus;
   presence: Presence;
   mail: MailTransport;
+  inquiries: InquiryService;
   logger: Logger;
-  /** the web page's session cookie → user (set when the web sign-in is mounted) */
-  cookieAuth?: (req: IncomingMessage) => Promise<AuthUser | null>;
+  /** the web page's next-auth session cookie → user */
+  cookieAuth: CookieAuth;
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
@@ -101,6 +104,29 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       instanceId: env.INSTANCE_ID,
     });
     closers.push({ name: 'chat', close: () => chat.close() });
+
+    // the user service's account events (one consumer group shared by all instances)
+    const { startAccountEvents } = await import('./bus/account-events.js');
+    const accountEvents = await startAccountEvents({
+      env,
+      logger: logger.child({ module: 'account-events' }),
+      pool: database.pool,
+      onChanged: () => chat.forgetAccess(),
+    });
+    closers.push({ name: 'account-events', close: () => accountEvents.close() });
+
+    const inquiries = new InquiryService({
+      pool: database.pool,
+      mail,
+      logger: logger.child({ module: 'inquiries' }),
+      supportEmail: env.SUPPORT_EMAIL,
+      mailFrom: env.MAIL_FROM,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: env.MAIL_RETRY_BASE_MS,
+      ratePerHour: env.INQUIRY_RATE_PER_HOUR,
+    });
+    inquiries.start();
+    closers.push({ name: 'inquiries', close: () => inquiries.close() });
 
     const readiness = async (): Promise<Readiness> => {
       const mysql = (await database.ping()) ? 'up' : 'down';
@@ -167,7 +193,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       bus,
       presence,
       mail,
+      inquiries,
       logger,
+      cookieAuth: createCookieAuth({ secret: env.AUTH_SECRET, allowedOrigins: allowedOrigins(env, port) }),
       readiness,
       close: () =>
         (closing ??= (async () => {

@@ -64,6 +64,12 @@ const schema = z.object({
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** lets a local production build (`npm start`) use the generated development secret */
   AUTH_SECRET_LOCAL_FALLBACK: bool.default(false),
+  /** the marketplace's OAuth/OIDC provider for the web sign-in (all three, or none) */
+  OAUTH_ISSUER: url(['https:', 'http:']).optional(),
+  OAUTH_CLIENT_ID: z.string().optional(),
+  OAUTH_CLIENT_SECRET: z.string().optional(),
+  OAUTH_NAME: z.string().default('Re:Use account'),
+  WEB_SESSION_MAX_AGE_SECONDS: positiveInt.default(7 * 24 * 3600),
   /** lifetime of the socket tokens issued to signed-in web users */
   SOCKET_TOKEN_TTL_SECONDS: positiveInt.default(600),
   /** lets the sign-in page's demo provider accept any user name; off in production */
@@ -115,6 +121,10 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
     );
   }
   const env = parsed.data;
+  const oauthSet = [env.OAUTH_ISSUER, env.OAUTH_CLIENT_ID, env.OAUTH_CLIENT_SECRET].filter(Boolean).length;
+  if (oauthSet !== 0 && oauthSet !== 3) {
+    throw new ConfigError(['OAUTH_ISSUER, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET: set all three or none']);
+  }
   const defaulted = Object.keys(schema.shape).filter((k) => raw[k] === undefined);
 
   let authSecret = env.AUTH_SECRET;

@@ -30,7 +30,15 @@ async function main() {
     // next-auth and the page read these; the server is the only writer of process.env
     process.env.NEXTAUTH_SECRET = env.AUTH_SECRET;
     process.env.NEXTAUTH_URL ??= env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
-    process.env.REUSE_DEMO_SIGN_IN = env.DEMO_SIGN_IN ? '1' : '0';
+    process.env.REUSE_AUTH_CONFIG = JSON.stringify({
+      secret: env.AUTH_SECRET,
+      demoSignIn: env.DEMO_SIGN_IN,
+      oauth:
+        env.OAUTH_ISSUER && env.OAUTH_CLIENT_ID && env.OAUTH_CLIENT_SECRET
+          ? { issuer: env.OAUTH_ISSUER, clientId: env.OAUTH_CLIENT_ID, clientSecret: env.OAUTH_CLIENT_SECRET, name: env.OAUTH_NAME }
+          : null,
+      sessionMaxAgeSeconds: env.WEB_SESSION_MAX_AGE_SECONDS,
+    });
     // next is CommonJS: under Node's ESM loader its factory sits one `default` deeper
     const mod = (await import('next')) as unknown as { default: NextFactory | { default: NextFactory } };
     const next = typeof mod.default === 'function' ? mod.default : mod.default.default;

@@ -152,6 +152,7 @@ export class ChatService {
     if (buyer.id === sellerId) throw new ChatError('BAD_REQUEST', 'you cannot open a chat with yourself: sellerId is your own id');
     await this.rememberUser(buyer);
     const conn = await this.pool.getConnection();
+    let roomId: string;
     try {
       await conn.beginTransaction();
       // the unique (buyer, seller, product) index makes concurrent opens converge on one row:
@@ -166,21 +167,22 @@ export class ChatService {
         'SELECT id FROM rooms WHERE buyer_id = ? AND seller_id = ? AND product_id = ?',
         [buyer.id, sellerId, productId],
       );
-      const roomId = String(rows[0]!.id);
+      roomId = String(rows[0]!.id);
       await conn.query(
         "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'buyer'), (?, ?, 'seller') ON DUPLICATE KEY UPDATE left_at = NULL",
         [roomId, buyer.id, roomId, sellerId],
       );
       await conn.query('INSERT IGNORE INTO users (id, name) VALUES (?, ?)', [sellerId, sellerId]);
       await conn.commit();
-      this.access.delete(roomId);
-      return await this.getRoom(buyer.id, roomId);
     } catch (err) {
       await conn.rollback().catch(() => undefined);
       throw err;
     } finally {
+      // released before reading the view: that read needs a pool connection of its own
       conn.release();
     }
+    this.access.delete(roomId);
+    return this.getRoom(buyer.id, roomId);
   }
 
   async getRoom(userId: string, roomId: string): Promise<RoomView> {

@@ -1,0 +1,231 @@
+/**
+ * The chat application behind `/ws-stomp`: maps STOMP destinations onto the chat pipeline.
+ *
+ *   SUBSCRIBE /sub/chat/room/{roomId} [x-since]   room events (members only, else ERROR + close)
+ *   SUBSCRIBE /user/queue/events                   the caller's events from all their rooms
+ *   SUBSCRIBE /user/queue/errors                   rejections of the caller's SENDs
+ *   SEND /pub/room/{roomId}/message|read|typing
+ *
+ * Identity comes only from the verified token (or the web session cookie); sender fields in
+ * headers or bodies are ignored. A rejected SEND gets no RECEIPT; an error event naming its
+ * `receipt` and `clientMsgId` goes to every `/user/queue/errors` subscription of that user
+ * on this instance, and the connection stays open.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { AuthUser, TokenService } from '../auth/tokens.js';
+import { bearerToken, TokenError } from '../auth/tokens.js';
+import { ChatError, type ChatErrorCode } from '../chat/errors.js';
+import type { SendErrorEvent } from '../chat/events.js';
+import type { Outgoing, RoomSubscriptionHandle } from '../chat/hub.js';
+import { TokenBucket } from '../chat/rate-limit.js';
+import type { ChatService } from '../chat/service.js';
+import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
+import type { Logger } from '../logger.js';
+import { prepareMessage, SendRejected, StompError, type PreparedMessage } from '../stomp/index.js';
+import type { StompSession } from '../stomp/session.js';
+import type { SendRequest, StompApplication, SubscribeRequest } from '../stomp/types.js';
+
+const ROOM_TOPIC = /^\/sub\/chat\/room\/([^/]+)$/;
+const ROOM_PUB = /^\/pub\/room\/([^/]+)\/(message|read|typing)$/;
+const USER_EVENTS = '/user/queue/events';
+const USER_ERRORS = '/user/queue/errors';
+
+/** what the gateway keeps per STOMP connection */
+export interface StompPrincipal {
+  user: AuthUser;
+  bucket: TokenBucket;
+  handles: Map<string, RoomSubscriptionHandle>;
+}
+
+export interface StompChatOptions {
+  chat: ChatService;
+  tokens: TokenService;
+  logger: Logger;
+  sendRatePerSecond: number;
+  sendBurst: number;
+  /** the web page's session cookie → user, when the upgrade came from an allowed origin */
+  cookieAuth?: (request: IncomingMessage) => Promise<AuthUser | null>;
+}
+
+export class StompChatApplication implements StompApplication<StompPrincipal> {
+  private readonly chat: ChatService;
+  private readonly logger: Logger;
+  /** `/user/queue/errors` subscriptions by user, on this instance */
+  private readonly errorSubs = new Map<string, Map<StompSession<StompPrincipal>, string>>();
+
+  constructor(private readonly opts: StompChatOptions) {
+    this.chat = opts.chat;
+    this.logger = opts.logger;
+  }
+
+  async connect(ctx: { headers: ReadonlyMap<string, string>; request: IncomingMessage; sessionId: string }) {
+    const h = ctx.headers;
+    const token = bearerToken(h.get('Authorization') ?? h.get('authorization')) ?? (looksLikeJwt(h.get('passcode')) ? h.get('passcode') : undefined);
+    let user: AuthUser | null = null;
+    try {
+      if (token) user = await this.opts.tokens.verify(token);
+      else if (this.opts.cookieAuth) user = await this.opts.cookieAuth(ctx.request);
+      if (!user) throw new TokenError('missing', 'no token: send the native header "Authorization: Bearer <jwt>" (or the JWT as passcode)');
+    } catch (err) {
+      const reason = err instanceof TokenError ? err.message : 'token is not valid';
+      throw new StompError('AUTH_FAILED', reason);
+    }
+    await this.chat.rememberUser(user);
+    await this.chat.connected(user.id, ctx.sessionId);
+    return {
+      principal: { user, bucket: new TokenBucket(this.opts.sendRatePerSecond, this.opts.sendBurst), handles: new Map() },
+      userName: user.id,
+    };
+  }
+
+  async subscribe(session: StompSession<StompPrincipal>, sub: SubscribeRequest): Promise<void> {
+    const { user, handles } = session.principal;
+    const destination = sub.destination;
+    const room = ROOM_TOPIC.exec(destination);
+    if (room) {
+      const roomId = roomIdSchema.safeParse(room[1]);
+      if (!roomId.success) throw new StompError('FORBIDDEN', `no such room: ${room[1]}`);
+      let sinceId: number | undefined;
+      const since = sub.headers.get('x-since');
+      if (since !== undefined && since !== '') {
+        const parsed = messageIdSchema.safeParse(since);
+        if (!parsed.success) throw new StompError('BAD_REQUEST', 'x-since must be a decimal message id');
+        sinceId = parsed.data;
+      }
+      try {
+        const handle = await this.chat.subscribeRoom(user.id, roomId.data, stompSink(session, sub.id, destination, user.id), sinceId);
+        handles.set(sub.id, handle);
+      } catch (err) {
+        throw toStompError(err, `cannot subscribe to ${destination}`);
+      }
+      return;
+    }
+    if (destination === USER_EVENTS) {
+      handles.set(sub.id, this.chat.subscribeUser(stompSink(session, sub.id, destination, user.id)));
+      return;
+    }
+    if (destination === USER_ERRORS) {
+      let subs = this.errorSubs.get(user.id);
+      if (!subs) this.errorSubs.set(user.id, (subs = new Map()));
+      subs.set(session, sub.id);
+      handles.set(sub.id, {
+        close: () => {
+          const s = this.errorSubs.get(user.id);
+          s?.delete(session);
+          if (s?.size === 0) this.errorSubs.delete(user.id);
+        },
+      });
+      return;
+    }
+    throw new StompError('FORBIDDEN', `unknown destination ${destination}: use /sub/chat/room/{roomId}, ${USER_EVENTS} or ${USER_ERRORS}`);
+  }
+
+  unsubscribe(session: StompSession<StompPrincipal>, subscriptionId: string): void {
+    const handles = session.principal.handles;
+    handles.get(subscriptionId)?.close();
+    handles.delete(subscriptionId);
+  }
+
+  async send(session: StompSession<StompPrincipal>, frame: SendRequest): Promise<void> {
+    const { user, bucket } = session.principal;
+    const receipt = frame.headers.get('receipt');
+    let clientMsgId: string | undefined;
+    try {
+      const match = ROOM_PUB.exec(frame.destination);
+      if (!match) throw new ChatError('BAD_REQUEST', `unknown destination ${frame.destination}: use /pub/room/{roomId}/message, /read or /typing`);
+      const roomId = roomIdSchema.safeParse(match[1]);
+      if (!roomId.success) throw new ChatError('NOT_FOUND', `no such room: ${match[1]}`);
+      const body = parseJson(frame.body);
+      if (body && typeof body === 'object' && typeof (body as { clientMsgId?: unknown }).clientMsgId === 'string') {
+        clientMsgId = (body as { clientMsgId: string }).clientMsgId;
+      }
+      if (!bucket.take()) throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+      switch (match[2]) {
+        case 'message': {
+          const parsed = messageBody.safeParse(body);
+          if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
+          await this.chat.sendMessage(user.id, roomId.data, parsed.data);
+          return;
+        }
+        case 'read': {
+          const parsed = readBody.safeParse(body);
+          if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
+          await this.chat.markRead(user.id, roomId.data, parsed.data.messageId);
+          return;
+        }
+        default:
+          await this.chat.typing(user.id, roomId.data);
+      }
+    } catch (err) {
+      if (!(err instanceof ChatError)) throw err;
+      this.reportError(user.id, {
+        type: 'error',
+        code: err.code,
+        message: err.message,
+        destination: frame.destination,
+        ...(receipt !== undefined ? { receipt } : {}),
+        ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+      });
+      throw new SendRejected(err.code, err.message);
+    }
+  }
+
+  disconnected(session: StompSession<StompPrincipal>): void {
+    const { user, handles } = session.principal;
+    for (const h of handles.values()) h.close();
+    handles.clear();
+    void this.chat.disconnected(user.id, session.id).catch((err) => this.logger.warn({ err }, 'presence update failed'));
+  }
+
+  activity(session: StompSession<StompPrincipal>): void {
+    this.chat.touch(session.principal.user.id, session.id);
+  }
+
+  private reportError(userId: string, event: SendErrorEvent): void {
+    const subs = this.errorSubs.get(userId);
+    if (!subs) return;
+    const prepared = prepareMessage({ destination: USER_ERRORS, 'content-type': 'application/json' }, JSON.stringify(event));
+    for (const [session, subId] of subs) session.deliver(subId, prepared);
+  }
+}
+
+/** a hub sink that renders each event once per destination and splices in the subscription */
+function stompSink(session: StompSession<StompPrincipal>, subId: string, destination: string, userId: string) {
+  return {
+    userId,
+    deliver(out: Outgoing) {
+      const prepared = out.cached<PreparedMessage>(destination, () =>
+        prepareMessage({ destination, 'content-type': 'application/json' }, out.json),
+      );
+      session.deliver(subId, prepared);
+    },
+  };
+}
+
+function toStompError(err: unknown, context: string): unknown {
+  if (err instanceof ChatError) {
+    const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'INTERNAL' | 'AUTH_FAILED'> = {
+      FORBIDDEN: 'FORBIDDEN',
+      NOT_FOUND: 'FORBIDDEN',
+      BAD_REQUEST: 'BAD_REQUEST',
+      TOO_MANY_REQUESTS: 'RATE_LIMITED',
+      UNAVAILABLE: 'INTERNAL',
+      UNAUTHORIZED: 'AUTH_FAILED',
+    };
+    return new StompError(code[err.code], `${context}: ${err.message}`);
+  }
+  return err;
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ChatError('BAD_REQUEST', 'body must be JSON');
+  }
+}
+
+function looksLikeJwt(v: string | undefined): v is string {
+  return typeof v === 'string' && v.split('.').length === 3;
+}

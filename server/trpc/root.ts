@@ -1,0 +1,15 @@
+/** The one root router; feature routers are wired here explicitly. */
+import { authRouter } from './routers/auth.js';
+import { historyRouter } from './routers/history.js';
+import { inquiriesRouter } from './routers/inquiries.js';
+import { roomsRouter } from './routers/rooms.js';
+import { router } from './trpc.js';
+
+export const appRouter = router({
+  rooms: roomsRouter,
+  history: historyRouter,
+  inquiries: inquiriesRouter,
+  auth: authRouter,
+});
+
+export type AppRouter = typeof appRouter;

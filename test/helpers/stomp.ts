@@ -1,0 +1,177 @@
+/**
+ * Clients for tests: `@stomp/stompjs` (what mobile apps and the web page use) and a raw
+ * WebSocket that writes literal frames, for protocol-level checks.
+ */
+import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import WebSocket from 'ws';
+
+export interface Received {
+  headers: StompHeaders;
+  body: Record<string, unknown>;
+}
+
+export class Collector {
+  readonly items: Received[] = [];
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+
+  push(m: IMessage) {
+    this.items.push({ headers: m.headers, body: JSON.parse(m.body) as Record<string, unknown> });
+    this.waiters = this.waiters.filter((w) => {
+      if (this.items.length >= w.n) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** resolves once `n` items arrived (fails after `timeoutMs`) */
+  async waitFor(n: number, timeoutMs = 10_000): Promise<Received[]> {
+    if (this.items.length < n) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`expected ${n} messages, got ${this.items.length}`)), timeoutMs);
+        this.waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    }
+    return this.items;
+  }
+
+  ofType(type: string) {
+    return this.items.filter((i) => i.body.type === type);
+  }
+}
+
+export interface StompUser {
+  client: Client;
+  errors: IFrame[];
+  closed: Promise<void>;
+  subscribe(destination: string, headers?: StompHeaders): Collector;
+  /** SEND with a receipt; resolves when the RECEIPT arrives */
+  sendWithReceipt(destination: string, body: unknown, timeoutMs?: number): Promise<void>;
+  send(destination: string, body: unknown, headers?: StompHeaders): void;
+  disconnect(): Promise<void>;
+}
+
+let receiptCounter = 0;
+
+export async function connectStomp(
+  wsUrl: string,
+  connectHeaders: StompHeaders,
+  opts: { heartbeat?: number; protocols?: string[] } = {},
+): Promise<StompUser> {
+  const errors: IFrame[] = [];
+  let closedResolve!: () => void;
+  const closed = new Promise<void>((r) => (closedResolve = r));
+  const client = new Client({
+    webSocketFactory: () => new WebSocket(wsUrl, opts.protocols ?? ['v12.stomp', 'v11.stomp', 'v10.stomp']),
+    connectHeaders,
+    reconnectDelay: 0,
+    heartbeatIncoming: opts.heartbeat ?? 0,
+    heartbeatOutgoing: opts.heartbeat ?? 0,
+    debug: () => {},
+  });
+  const connected = new Promise<void>((resolve, reject) => {
+    client.onConnect = () => resolve();
+    client.onStompError = (frame) => {
+      errors.push(frame);
+      reject(new Error(`ERROR ${frame.headers.message}`));
+    };
+    client.onWebSocketClose = () => {
+      closedResolve();
+      reject(new Error('socket closed before CONNECTED'));
+    };
+  });
+  client.activate();
+  await connected;
+  client.onStompError = (frame) => void errors.push(frame);
+  return {
+    client,
+    errors,
+    closed,
+    subscribe(destination, headers = {}) {
+      const c = new Collector();
+      client.subscribe(destination, (m) => c.push(m), headers);
+      return c;
+    },
+    sendWithReceipt(destination, body, timeoutMs = 10_000) {
+      const receipt = `r-${++receiptCounter}`;
+      return new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no RECEIPT for ${receipt}`)), timeoutMs);
+        client.watchForReceipt(receipt, () => (clearTimeout(t), resolve()));
+        client.publish({ destination, body: JSON.stringify(body), headers: { receipt, 'content-type': 'application/json' } });
+      });
+    },
+    send(destination, body, headers = {}) {
+      client.publish({ destination, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    },
+    async disconnect() {
+      await client.deactivate();
+    },
+  };
+}
+
+/** a raw WebSocket speaking literal STOMP frames */
+export class RawStomp {
+  readonly frames: string[] = [];
+  closeCode: number | undefined;
+  private waiters: Array<() => void> = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(readonly ws: WebSocket) {
+    this.opened = new Promise((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => ws.once('close', (code) => ((this.closeCode = code), resolve(code), this.wake())));
+    ws.on('message', (data) => {
+      this.frames.push(data.toString());
+      this.wake();
+    });
+  }
+
+  static async open(url: string, protocols?: string[]): Promise<RawStomp> {
+    const raw = new RawStomp(protocols ? new WebSocket(url, protocols) : new WebSocket(url));
+    await raw.opened;
+    return raw;
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(data: string | Buffer) {
+    this.ws.send(data);
+  }
+
+  /** waits for a frame starting with `command` (after `from`), returns it */
+  async next(command: string, timeoutMs = 5000, from = 0): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.slice(from).find((x) => x.startsWith(command + '\n') || x.startsWith(command + '\r\n'));
+      if (f) return f;
+      if (this.closeCode !== undefined) throw new Error(`closed (${this.closeCode}) before ${command}; got ${JSON.stringify(this.frames)}`);
+      if (Date.now() > deadline) throw new Error(`no ${command}; got ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        this.waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+  }
+}
+
+export function header(frame: string, name: string): string | undefined {
+  const head = frame.split('\n\n')[0] ?? '';
+  for (const line of head.split('\n').slice(1)) {
+    const i = line.indexOf(':');
+    if (line.slice(0, i) === name) return line.slice(i + 1);
+  }
+  return undefined;
+}
+
+export function frameBody(frame: string): string {
+  const i = frame.indexOf('\n\n');
+  return frame.slice(i + 2).replace(/\0$/, '');
+}
