@@ -16,7 +16,18 @@ export interface RoomEnvelope {
   seq?: number;
   /** instance that produced the event */
   origin: string;
-  event: RoomEvent;
+  event: RoomEvent | MembershipChangedEvent;
+}
+
+/** an envelope whose event goes to clients */
+export type ClientEnvelope = RoomEnvelope & { event: RoomEvent };
+
+/**
+ * Internal, never delivered to clients: memberships changed outside the room (account events),
+ * so every instance drops its cached room access.
+ */
+export interface MembershipChangedEvent {
+  type: 'membership-changed';
 }
 
 export interface OfflineNotification {

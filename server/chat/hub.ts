@@ -13,7 +13,7 @@
  * message id it has already passed, which makes replay + live exactly-once.
  */
 import type { Logger } from '../logger.js';
-import type { RoomEnvelope } from '../bus/room-bus.js';
+import type { ClientEnvelope, RoomEnvelope } from '../bus/room-bus.js';
 import { messageEvent, type MessageEvent, type RoomEvent, type StoredMessage } from './events.js';
 
 export class Outgoing {
@@ -143,7 +143,7 @@ export class LocalHub {
   }
 
   /** an event for local delivery (committed here, or received from another instance) */
-  ingest(env: RoomEnvelope): void {
+  ingest(env: ClientEnvelope): void {
     const { roomId } = env;
     if (!this.interested(env)) {
       // nobody here listens: forget the room's order so a later subscriber starts fresh

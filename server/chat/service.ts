@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
-import type { RoomBus, RoomEnvelope } from '../bus/room-bus.js';
+import type { ClientEnvelope, RoomBus } from '../bus/room-bus.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from './errors.js';
@@ -77,7 +77,9 @@ export class ChatService {
     });
     // events of other instances; our own were delivered at commit
     this.bus.onEvent((env) => {
-      if (env.origin !== this.instanceId) this.hub.ingest(env);
+      if (env.origin === this.instanceId) return;
+      if (env.event.type === 'membership-changed') this.access.clear();
+      else this.hub.ingest(env as ClientEnvelope);
     });
   }
 
@@ -141,9 +143,10 @@ export class ChatService {
     return value;
   }
 
-  /** memberships changed outside the normal path (account events) */
+  /** memberships changed outside the normal path (account events): here and on every instance */
   forgetAccess(): void {
     this.access.clear();
+    this.bus.publish({ roomId: '*', members: [], origin: this.instanceId, event: { type: 'membership-changed' } });
   }
 
   // ---------------------------------------------------------------- rooms
@@ -189,7 +192,11 @@ export class ChatService {
     await this.authorize(userId, roomId);
     const rooms = await this.roomViews(userId, { roomId });
     const room = rooms[0];
-    if (!room) throw new ChatError('NOT_FOUND');
+    if (!room) {
+      // the cached access was stale: the membership is gone
+      this.access.delete(roomId);
+      throw new ChatError('FORBIDDEN');
+    }
     return room;
   }
 
@@ -401,7 +408,7 @@ export class ChatService {
   // ---------------------------------------------------------------- delivery
 
   private broadcast(access: RoomAccess, event: RoomEvent): void {
-    const env: RoomEnvelope = { roomId: access.roomId, members: access.members, origin: this.instanceId, event };
+    const env: ClientEnvelope = { roomId: access.roomId, members: access.members, origin: this.instanceId, event };
     this.hub.ingest(env);
     this.bus.publish(env);
   }
@@ -410,7 +417,7 @@ export class ChatService {
   private announce(messages: StoredMessage[]): void {
     for (const m of messages) {
       const members = m.members ?? [m.senderId];
-      const env: RoomEnvelope = { roomId: m.roomId, members, seq: m.seq, origin: this.instanceId, event: messageEvent(m) };
+      const env: ClientEnvelope = { roomId: m.roomId, members, seq: m.seq, origin: this.instanceId, event: messageEvent(m) };
       this.hub.ingest(env);
       this.bus.publish(env);
       const recipients = members.filter((id) => id !== m.senderId);

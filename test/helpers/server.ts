@@ -99,7 +99,9 @@ export interface ChildServer {
 /** runs `server/index.ts` (through tsx) as its own process and waits for /healthz */
 export async function startChildServer(vars: Record<string, string>, opts: { entry?: string[]; timeoutMs?: number } = {}): Promise<ChildServer> {
   const port = vars.PORT && vars.PORT !== '0' ? Number(vars.PORT) : await freePort();
-  const args = opts.entry ?? [join(projectRoot(), 'node_modules/tsx/dist/cli.mjs'), join(projectRoot(), 'server/index.ts')];
+  // `node --import tsx` keeps the server in this one process (the tsx CLI would fork a child,
+  // and a SIGKILL of the CLI would leave the real server running)
+  const args = opts.entry ?? ['--import', 'tsx', join(projectRoot(), 'server/index.ts')];
   const proc = spawn(process.execPath, args, {
     cwd: projectRoot(),
     env: { ...process.env, ...vars, PORT: String(port) },

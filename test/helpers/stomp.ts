@@ -36,6 +36,16 @@ export class Collector {
     return this.items;
   }
 
+  /** resolves once `n` items of this type arrived; returns them */
+  async waitForType(type: string, n: number, timeoutMs = 10_000): Promise<Received[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.ofType(type).length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} ${type} events, got ${this.ofType(type).length}`);
+      await this.waitFor(this.items.length + 1, Math.max(1, deadline - Date.now())).catch(() => undefined);
+    }
+    return this.ofType(type);
+  }
+
   ofType(type: string) {
     return this.items.filter((i) => i.body.type === type);
   }

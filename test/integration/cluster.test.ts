@@ -1,0 +1,271 @@
+/**
+ * Scale-out: real service processes on one MariaDB, Redis and Kafka, with clients on
+ * different instances chatting as if they were on one.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { KAFKA_BROKERS } from '../helpers/services.js';
+import { connectStomp, type StompUser } from '../helpers/stomp.js';
+import { tokenFor } from '../helpers/tokens.js';
+import { trpcClient } from '../helpers/trpc.js';
+
+let cluster: Cluster;
+const clients: StompUser[] = [];
+const sockets: Socket[] = [];
+const kafka = new Kafka({ clientId: 'cluster-test', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+
+beforeAll(async () => {
+  cluster = await startCluster(['a', 'b', 'c'], { SESSION_TTL_SECONDS: '3' });
+  // give every instance's fan-out consumer time to join its group
+  await new Promise((r) => setTimeout(r, 1500));
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of clients) await c.disconnect().catch(() => undefined);
+  for (const s of sockets) s.disconnect();
+  await cluster?.stop();
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(cluster.prefix));
+  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+}, 60_000);
+
+const node = (i: number) => cluster.nodes[i]!;
+
+async function stompOn(i: number, userId: string) {
+  const c = await connectStomp(node(i).wsUrl, { Authorization: `Bearer ${await tokenFor(userId)}` });
+  clients.push(c);
+  return c;
+}
+
+async function openRoom(buyer: string, seller: string, on = 0): Promise<string> {
+  const res = await trpcClient(node(on).url, { token: await tokenFor(buyer) }).mutate('rooms.open', { productId: `p-${randomUUID()}`, sellerId: seller });
+  expect(res.status).toBe(200);
+  return res.data.id as string;
+}
+
+async function history(roomId: string, reader: string, on = 0): Promise<string[]> {
+  const api = trpcClient(node(on).url, { token: await tokenFor(reader) });
+  const out: string[] = [];
+  let before: string | null = null;
+  do {
+    const res: any = await api.query('history.list', { roomId, limit: 100, ...(before ? { before } : {}) });
+    out.push(...res.data.messages.map((m: any) => m.content));
+    before = res.data.nextCursor;
+  } while (before);
+  return out.reverse();
+}
+
+const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+
+describe('a cluster of three instances on Kafka', () => {
+  it('reports kafka up on every instance', async () => {
+    for (const n of cluster.nodes) {
+      const body = (await (await fetch(`${n.url}/readyz`)).json()) as any;
+      expect(body.dependencies).toMatchObject({ mysql: 'up', redis: 'up', kafka: 'up' });
+    }
+  });
+
+  it('lets a buyer on one instance and a seller on another talk both ways, once each, in order, with receipts', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const seller = `seller-${randomUUID()}`;
+    const roomId = await openRoom(buyer, seller);
+    const b = await stompOn(0, buyer);
+    const s = await stompOn(1, seller);
+    const dest = `/sub/chat/room/${roomId}`;
+    const atBuyer = b.subscribe(dest);
+    const atSeller = s.subscribe(dest);
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `b${i}` });
+      await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `s${i}` });
+    }
+    const expected = ['b0', 's0', 'b1', 's1', 'b2', 's2', 'b3', 's3', 'b4', 's4'];
+    await atSeller.waitFor(10);
+    await atBuyer.waitFor(10);
+    await settle(500);
+    expect(atSeller.ofType('message').map((m) => m.body.content)).toEqual(expected);
+    expect(atBuyer.ofType('message').map((m) => m.body.content)).toEqual(expected);
+    expect(await history(roomId, buyer, 2)).toEqual(expected);
+  });
+
+  it('gives every subscriber on every instance one identical order, equal to history, with ten concurrent senders', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const seller = `seller-${randomUUID()}`;
+    const roomId = await openRoom(buyer, seller);
+    const dest = `/sub/chat/room/${roomId}`;
+    const senders = await Promise.all(Array.from({ length: 10 }, (_, k) => stompOn(k % 3, k % 2 ? seller : buyer)));
+    const watchers = await Promise.all([0, 1, 2].map((i) => stompOn(i, i % 2 ? buyer : seller)));
+    const seen = watchers.map((w) => w.subscribe(dest));
+    await settle();
+    const perSender = 20;
+    await Promise.all(
+      senders.map((u, k) =>
+        Promise.all(Array.from({ length: perSender }, (_, i) => u.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `${k}:${i}` }))),
+      ),
+    );
+    const total = 10 * perSender;
+    await Promise.all(seen.map((c) => c.waitForType('message', total, 20_000)));
+    const stored = await history(roomId, buyer, 1);
+    expect(stored).toHaveLength(total);
+    await settle(500);
+    for (const c of seen) expect(c.ofType('message').map((m) => m.body.content)).toEqual(stored);
+  }, 60_000);
+
+  it('lets a Socket.IO client and a STOMP client on different instances chat, read and type in one room', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const seller = `seller-${randomUUID()}`;
+    const roomId = await openRoom(buyer, seller);
+    const socket = ioClient(`${node(2).url}/chat`, { path: '/socket.io', transports: ['websocket'], auth: { token: await tokenFor(buyer) } });
+    sockets.push(socket);
+    const events: any[] = [];
+    // presence events of the counterpart coming and going are not what this test watches
+    socket.on('room:event', (e) => void (e.type !== 'presence' && events.push(e)));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    expect(await socket.emitWithAck('room:join', { roomId })).toEqual({ ok: true });
+
+    const s = await stompOn(0, seller);
+    const atSeller = s.subscribe(`/sub/chat/room/${roomId}`);
+    await settle();
+
+    const sent = await socket.emitWithAck('message:send', { roomId, content: 'hi from socket.io', clientMsgId: randomUUID() });
+    expect(sent).toMatchObject({ ok: true, message: { type: 'message', roomId, senderId: buyer, content: 'hi from socket.io' } });
+    const [fromSocket] = await atSeller.waitForType('message', 1);
+    expect(fromSocket!.body.id).toBe(sent.message.id);
+
+    await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'hi from stomp' });
+    await s.sendWithReceipt(`/pub/room/${roomId}/read`, { messageId: sent.message.id });
+    s.send(`/pub/room/${roomId}/typing`, {});
+    const deadline = Date.now() + 5000;
+    while (events.length < 4 && Date.now() < deadline) await settle(50);
+    expect(events.map((e) => e.type)).toEqual(['message', 'message', 'read', 'typing']);
+    expect(events[1]).toMatchObject({ content: 'hi from stomp', senderId: seller });
+    expect(events[2]).toEqual({ type: 'read', roomId, userId: seller, messageId: sent.message.id });
+
+    expect(await socket.emitWithAck('typing', { roomId })).toEqual({ ok: true });
+    // the seller's own typing comes back first; the buyer's follows
+    await atSeller.waitForType('typing', 2);
+    expect(atSeller.ofType('typing').map((e) => e.body)).toContainEqual({ type: 'typing', roomId, userId: buyer });
+
+    const stranger = ioClient(`${node(1).url}/chat`, { path: '/socket.io', transports: ['websocket'], auth: { token: await tokenFor('stranger') } });
+    sockets.push(stranger);
+    await new Promise<void>((r) => stranger.once('connect', () => r()));
+    expect(await stranger.emitWithAck('room:join', { roomId })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await stranger.emitWithAck('message:send', { roomId, content: 'spam' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await socket.emitWithAck('message:send', { roomId, content: '' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+
+    const refused = ioClient(`${node(1).url}/chat`, { path: '/socket.io', transports: ['websocket'], auth: { token: 'nope' } });
+    sockets.push(refused);
+    const err = await new Promise<Error>((r) => refused.once('connect_error', r));
+    expect(err.message).toMatch(/not valid/);
+  });
+
+  it('sends exactly one chat.notifications event for a message to a recipient who is offline everywhere', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const seller = `seller-${randomUUID()}`;
+    const roomId = await openRoom(buyer, seller);
+    const consumer = kafka.consumer({ groupId: `${cluster.prefix}notif-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${cluster.prefix}chat.notifications`, fromBeginning: true });
+    const got: Array<{ key: string; value: any }> = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const value = JSON.parse(String(message.value));
+        if (value.roomId === roomId) got.push({ key: String(message.key), value });
+      },
+    });
+    const b = await stompOn(1, buyer);
+    await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'are you there?' });
+    const deadline = Date.now() + 10_000;
+    while (got.length < 1 && Date.now() < deadline) await settle(100);
+    await settle(1000);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.key).toBe(seller);
+    expect(got[0]!.value).toMatchObject({ recipientId: seller, roomId, senderId: buyer, preview: 'are you there?' });
+
+    // the seller comes online on another instance: no notification for the next message
+    await stompOn(2, seller);
+    await settle(300);
+    await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'ah, hi' });
+    await settle(1500);
+    expect(got).toHaveLength(1);
+    await consumer.disconnect();
+  }, 30_000);
+
+  it('removes memberships on user-delete events, JSON or bare string, skipping garbage', async () => {
+    const seller = `seller-${randomUUID()}`;
+    const gone1 = `gone1-${randomUUID()}@example.com`;
+    const gone2 = `gone2-${randomUUID()}@example.com`;
+    const r1 = await openRoom(gone1, seller);
+    const r2 = await openRoom(gone2, seller);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: `${cluster.prefix}user-delete`,
+      messages: [{ value: JSON.stringify({ email: gone1 }) }, { value: '\u0000garbage{' }, { value: gone2 }],
+    });
+    await producer.disconnect();
+    const api = trpcClient(node(0).url, { token: await tokenFor(gone1) });
+    const deadline = Date.now() + 15_000;
+    let code: string | undefined;
+    while (Date.now() < deadline) {
+      code = (await api.query('rooms.get', { roomId: r1 })).error?.data.code;
+      if (code === 'FORBIDDEN') break;
+      await settle(250);
+    }
+    expect(code).toBe('FORBIDDEN');
+    const api2 = trpcClient(node(1).url, { token: await tokenFor(gone2) });
+    let code2: string | undefined;
+    while (Date.now() < deadline) {
+      code2 = (await api2.query('rooms.get', { roomId: r2 })).error?.data.code;
+      if (code2 === 'FORBIDDEN') break;
+      await settle(250);
+    }
+    expect(code2).toBe('FORBIDDEN');
+    const sellerRooms = await trpcClient(node(2).url, { token: await tokenFor(seller) }).query('rooms.list');
+    expect(sellerRooms.data.rooms).toHaveLength(2); // the seller keeps the rooms and their history
+  }, 30_000);
+
+  it('turns a killed instance’s users offline within the session expiry, and their clients resync elsewhere without loss', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const seller = `seller-${randomUUID()}`;
+    const roomId = await openRoom(buyer, seller);
+    const extra = await cluster.start('d');
+    await settle(1500);
+    const dest = `/sub/chat/room/${roomId}`;
+    const victim = await connectStomp(extra.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
+    const atVictim = victim.subscribe(dest);
+    const s = await stompOn(0, seller);
+    await settle();
+    await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'm1' });
+    const [first] = await atVictim.waitForType('message', 1);
+    const lastSeen = String(first!.body.id);
+
+    const sellerApi = trpcClient(node(0).url, { token: await tokenFor(seller) });
+    expect((await sellerApi.query('rooms.get', { roomId })).data.counterpart.online).toBe(true);
+    extra.proc.kill('SIGKILL');
+    await victim.closed;
+    for (let i = 2; i <= 6; i++) await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `m${i}` });
+
+    // presence expires on its own (SESSION_TTL_SECONDS=3)
+    const deadline = Date.now() + 10_000;
+    let online: boolean | null = true;
+    while (Date.now() < deadline) {
+      online = (await sellerApi.query('rooms.get', { roomId })).data.counterpart.online;
+      if (online === false) break;
+      await settle(250);
+    }
+    expect(online).toBe(false);
+
+    const back = await stompOn(1, buyer);
+    const resynced = back.subscribe(dest, { 'x-since': lastSeen });
+    expect((await resynced.waitForType('message', 5)).map((m) => m.body.content)).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
+  }, 40_000);
+});
