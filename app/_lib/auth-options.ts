@@ -61,7 +61,7 @@ function buildOptions(): NextAuthOptions {
     secret: cfg.secret,
     session: { strategy: 'jwt', maxAge: cfg.sessionMaxAgeSeconds },
     providers,
-    pages: { signIn: '/signin' },
+    pages: { signIn: '/signin', error: '/signin' },
     callbacks: {
       jwt({ token, user }) {
         if (user) {
