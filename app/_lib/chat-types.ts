@@ -14,33 +14,10 @@ export type ChatMessage = Outputs['history']['list']['messages'][number];
 export type Inquiry = Outputs['inquiries']['mine'][number];
 export type InquiryInput = Inputs['inquiries']['create'];
 
-export interface ReadEvent {
-  type: 'read';
-  roomId: string;
-  userId: string;
-  messageId: string;
-}
-export interface TypingEvent {
-  type: 'typing';
-  roomId: string;
-  userId: string;
-}
-export interface PresenceEvent {
-  type: 'presence';
-  roomId: string;
-  userId: string;
-  online: boolean;
-}
+// the event shapes are the server's own (type-only import: nothing of the server is bundled)
+export type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
+import type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
 export type RoomEvent = ChatMessage | ReadEvent | TypingEvent | PresenceEvent;
-
-export interface SendErrorEvent {
-  type: 'error';
-  code: string;
-  message: string;
-  destination?: string;
-  receipt?: string;
-  clientMsgId?: string;
-}
 
 const str = (v: unknown): v is string => typeof v === 'string';
 
