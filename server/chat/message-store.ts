@@ -202,15 +202,15 @@ export class MessageStore {
           const ids = new Map(rows.map((r) => [`${r.room_id}\u0000${r.seq}`, Number(r.id)]));
           for (const m of fresh) m.id = ids.get(`${m.roomId}\u0000${m.seq}`) ?? 0;
         }
-        // newest message per room → rooms.last_* (one statement per room touched)
+        // newest message per room → rooms.last_*, one statement for every room of the batch
         const newest = new Map<string, StoredMessage>();
         for (const m of fresh) newest.set(m.roomId, m);
-        for (const m of newest.values()) {
-          await conn.query(
-            'UPDATE rooms SET last_seq = ?, last_message_id = ?, last_activity_at = ? WHERE id = ?',
-            [m.seq, m.id, m.createdAt, m.roomId],
-          );
-        }
+        const touched = [...newest.values()];
+        const seqCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
+        await conn.query(
+          `UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${seqCase} END, last_activity_at = ? WHERE id IN (?)`,
+          [...touched.flatMap((m) => [m.roomId, m.seq]), ...touched.flatMap((m) => [m.roomId, m.id]), now, touched.map((m) => m.roomId)],
+        );
       }
       await conn.commit();
       for (const a of accepted) results[a.index] = { message: a.message, duplicate: a.duplicate };

@@ -79,7 +79,10 @@ export class ChatService {
     this.bus.onEvent((env) => {
       if (env.origin === this.instanceId) return;
       if (env.event.type === 'membership-changed') this.access.clear();
-      else this.hub.ingest(env as ClientEnvelope);
+      else {
+        if (env.event.type === 'presence') this.recentPresence.delete(env.event.userId);
+        this.hub.ingest(env as ClientEnvelope);
+      }
     });
   }
 
@@ -372,6 +375,7 @@ export class ChatService {
   // ---------------------------------------------------------------- presence
 
   async connected(userId: string, sessionId: string): Promise<void> {
+    this.recentPresence.delete(userId);
     const cameOnline = await this.presence.register(userId, sessionId);
     if (cameOnline) await this.announcePresence(userId, true);
   }
@@ -425,8 +429,36 @@ export class ChatService {
     }
   }
 
+  /**
+   * Presence answers for the notification check, kept for half a second: a busy conversation
+   * asks about the same recipients for every message, and a push decision that is 500 ms old
+   * is as good as a fresh one.
+   */
+  private readonly recentPresence = new Map<string, { online: boolean | null; until: number }>();
+
+  private async onlineForNotify(recipients: string[]): Promise<Map<string, boolean | null>> {
+    const now = Date.now();
+    const result = new Map<string, boolean | null>();
+    const ask: string[] = [];
+    for (const id of recipients) {
+      const hit = this.recentPresence.get(id);
+      if (hit && hit.until > now) result.set(id, hit.online);
+      else ask.push(id);
+    }
+    if (ask.length > 0) {
+      const fresh = await this.presence.online(ask);
+      if (this.recentPresence.size > 50_000) this.recentPresence.clear();
+      for (const id of ask) {
+        const online = fresh.get(id) ?? null;
+        result.set(id, online);
+        this.recentPresence.set(id, { online, until: now + 500 });
+      }
+    }
+    return result;
+  }
+
   private async notifyOffline(m: StoredMessage, recipients: string[]): Promise<void> {
-    const online = await this.presence.online(recipients);
+    const online = await this.onlineForNotify(recipients);
     for (const recipientId of recipients) {
       // unknown (Redis down) is not offline: better no push than a push to someone chatting
       if (online.get(recipientId) !== false) continue;

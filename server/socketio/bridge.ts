@@ -27,6 +27,8 @@ import type { Logger } from '../logger.js';
 import { z } from 'zod';
 
 export const SOCKET_IO_PATH = '/socket.io';
+/** packets waiting for a Socket.IO client before it counts as a slow consumer */
+const MAX_QUEUED_PACKETS = 5_000;
 
 type Ack<T = object> = (reply: ({ ok: true } & T) | { ok: false; error: { code: ChatErrorCode; message: string } }) => void;
 
@@ -65,6 +67,11 @@ export interface SocketIoBridgeOptions {
   sendRatePerSecond: number;
   sendBurst: number;
   maxPayloadBytes: number;
+}
+
+/** engine.io keeps unsent packets in `writeBuffer` (not in its public types) */
+function queuedPackets(socket: ChatSocket): number {
+  return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
 }
 
 export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
@@ -135,7 +142,18 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         const sub = await chat.subscribeRoom(
           user.id,
           id,
-          { userId: user.id, deliver: (out) => void socket.emit('room:event', out.event) },
+          {
+            userId: user.id,
+            deliver: (out) => {
+              // a reader that stopped reading is cut off instead of growing server memory
+              if (queuedPackets(socket) > MAX_QUEUED_PACKETS) {
+                logger.warn({ user: user.id }, 'socket.io slow consumer disconnected');
+                socket.disconnect(true);
+                return;
+              }
+              socket.emit('room:event', out.event);
+            },
+          },
           since ?? undefined,
         );
         if (socket.disconnected) sub.close();
