@@ -26,7 +26,8 @@ export function createHealthRoutes(readiness: () => Promise<Readiness>) {
     }
     if (pathname === '/readyz') {
       const r = await readiness();
-      sendJson(res, r.dependencies.mysql === 'up' ? 200 : 503, r);
+      // each dependency also at the top level, for probes that read `.redis` directly
+      sendJson(res, r.dependencies.mysql === 'up' ? 200 : 503, { ...r.dependencies, ...r });
       return true;
     }
     return false;

@@ -59,6 +59,10 @@ describe('the service foundation', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({
         status: 'ready',
+        mysql: 'up',
+        redis: 'up',
+        kafka: 'embedded',
+        smtp: 'embedded',
         dependencies: { mysql: 'up', redis: 'up', kafka: 'embedded', smtp: 'embedded' },
       });
     } finally {
