@@ -19,10 +19,11 @@ import { silentLogger, type StompApplication, type StompLogger } from './types.j
 export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
 /**
- * Room above the frame limit for one WebSocket message: several small frames may share a message.
- * A bigger message is refused by ws itself (close 1009) before it is buffered.
+ * The largest WebSocket message ws will assemble. Well above the frame limit, so that an
+ * oversized frame reaches the parser and is answered with an ERROR frame (FRAME_TOO_LARGE) as
+ * the contract asks; only a message beyond this is cut off by ws itself (close 1009, no ERROR).
  */
-const MESSAGE_SLACK_BYTES = 16 * 1024;
+const maxMessageBytes = (frameLimit: number) => Math.max(4 * frameLimit, 1024 * 1024);
 /** How long `close()` waits for sockets to finish their closing handshake before cutting them. */
 const SHUTDOWN_GRACE_MS = 3000;
 
@@ -62,7 +63,7 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    maxPayload: limits.maxFrameBytes + MESSAGE_SLACK_BYTES,
+    maxPayload: maxMessageBytes(limits.maxFrameBytes),
     // ws answers subprotocol-less requests without calling this; with unknown ones we return false.
     handleProtocols: (offered) => selectSubprotocol(offered),
     // `wss.clients` lets close() wait for every socket's closing handshake.

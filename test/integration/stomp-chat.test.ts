@@ -306,12 +306,21 @@ describe('refusals over STOMP', () => {
     expect(await storedContents(roomId, buyer)).toEqual([content]);
   });
 
-  it('answers a frame over the size limit with ERROR and closes', async () => {
+  it.each([70 * 1024, 900 * 1024])('answers a %i-byte frame, over the 64 KiB limit, with ERROR and closes', async (size) => {
     const raw = await connectRaw(`Authorization:Bearer ${await tokenFor('eve')}\n`);
     await raw.next('CONNECTED');
-    raw.send(`SEND\ndestination:/pub/room/x/message\n\n${'a'.repeat(70 * 1024)}\0`);
+    raw.send(`SEND\ndestination:/pub/room/x/message\n\n${'a'.repeat(size)}\0`);
     const error = await raw.next('ERROR');
     expect(header(error, 'message')).toMatch(/too large/);
+    await raw.closed;
+  });
+
+  it('answers a frame whose content-length exceeds the limit with ERROR before reading the body', async () => {
+    const raw = await connectRaw(`Authorization:Bearer ${await tokenFor('eve')}\n`);
+    await raw.next('CONNECTED');
+    raw.send(`SEND\ndestination:/pub/room/x/message\ncontent-length:10000000\n\nabc`);
+    const error = await raw.next('ERROR');
+    expect(header(error, 'message')).toMatch(/too large|content-length/);
     await raw.closed;
   });
 
