@@ -177,10 +177,6 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
     void this.chat.disconnected(user.id, session.id).catch((err) => this.logger.warn({ err }, 'presence update failed'));
   }
 
-  activity(session: StompSession<StompPrincipal>): void {
-    this.chat.touch(session.principal.user.id, session.id);
-  }
-
   private reportError(userId: string, event: SendErrorEvent): void {
     const subs = this.errorSubs.get(userId);
     if (!subs) return;

@@ -9,8 +9,6 @@ export type DependencyStatus = 'up' | 'down' | 'embedded';
 export interface Presence {
   /** a connection of `userId` opened on this instance; resolves to true when the user just came online */
   register(userId: string, sessionId: string): Promise<boolean>;
-  /** keeps the session alive (called on heart-beats, throttled by the caller) */
-  refresh(userId: string, sessionId: string): void;
   /** the connection closed; resolves to true when the user has no live session left anywhere */
   unregister(userId: string, sessionId: string): Promise<boolean>;
   /** online flags; `null` where it cannot be known (Redis down and the user not local) */
@@ -62,7 +60,6 @@ export class MemoryPresence implements Presence {
   async register(userId: string, sessionId: string) {
     return this.local.add(userId, sessionId);
   }
-  refresh() {}
   async unregister(userId: string, sessionId: string) {
     return this.local.remove(userId, sessionId);
   }

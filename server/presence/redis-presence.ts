@@ -18,7 +18,6 @@ export class RedisPresence implements Presence {
   private readonly redis: Redis;
   private readonly ttlMs: number;
   private readonly refreshTimer: NodeJS.Timeout;
-  private readonly dirty = new Set<string>();
 
   constructor(
     opts: { url: string; keyPrefix: string; instanceId: string; ttlSeconds: number },
@@ -43,15 +42,10 @@ export class RedisPresence implements Presence {
     });
     this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis error'));
     this.redis.on('end', () => this.logger.warn('redis connection ended'));
-    // one timer for all sessions: refresh the sessions touched since the last round, and
-    // every session at least once per third of the TTL
-    let round = 0;
-    this.refreshTimer = setInterval(() => {
-      round++;
-      const all = round % 3 === 0;
-      void this.refreshMany(all ? [...this.local.entries()].map(([u]) => u) : [...this.dirty]);
-      this.dirty.clear();
-    }, Math.max(250, Math.floor(this.ttlMs / 9)));
+    // One timer for all sessions, every third of the TTL. The expiry only has to outlive this
+    // instance: a dead connection is closed by its transport (missed heart-beats) and
+    // unregistered then, so per-heart-beat refreshes would add Redis traffic and prove nothing.
+    this.refreshTimer = setInterval(() => void this.rewriteAll(), Math.max(250, Math.floor(this.ttlMs / 3)));
     this.refreshTimer.unref();
   }
 
@@ -88,10 +82,6 @@ export class RedisPresence implements Presence {
       this.logger.warn({ err: (err as Error).message }, 'presence register failed; kept locally');
       return firstLocal;
     }
-  }
-
-  refresh(userId: string): void {
-    this.dirty.add(userId);
   }
 
   async unregister(userId: string, sessionId: string): Promise<boolean> {
@@ -138,15 +128,18 @@ export class RedisPresence implements Presence {
   private async refreshMany(userIds: string[]): Promise<void> {
     if (userIds.length === 0 || this.status() !== 'up') return;
     const expiry = Date.now() + this.ttlMs;
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) {
-      const sessions = this.local.sessionsOf(userId);
-      if (!sessions) continue;
-      const key = this.key(userId);
-      for (const s of sessions) pipeline.zadd(key, expiry, this.member(s));
-      pipeline.pexpire(key, this.ttlMs * 2);
+    // in slices, so 20,000 sessions do not become one 40,000-command burst
+    for (let i = 0; i < userIds.length; i += 2000) {
+      const pipeline = this.redis.pipeline();
+      for (const userId of userIds.slice(i, i + 2000)) {
+        const sessions = this.local.sessionsOf(userId);
+        if (!sessions) continue;
+        const key = this.key(userId);
+        for (const s of sessions) pipeline.zadd(key, expiry, this.member(s));
+        pipeline.pexpire(key, this.ttlMs * 2);
+      }
+      await pipeline.exec().catch(() => undefined);
     }
-    await pipeline.exec().catch(() => undefined);
   }
 
   private async rewriteAll(): Promise<void> {
