@@ -98,6 +98,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const tokens = new TokenService(env.AUTH_SECRET);
     const chat = new ChatService({
       pool: database.pool,
+      storePool: database.storePool,
       bus,
       presence,
       logger: logger.child({ module: 'chat' }),

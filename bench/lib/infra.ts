@@ -113,7 +113,7 @@ export async function startServer(opts: {
   const flags = [...(opts.nodeFlags ?? []), ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [])];
   const cmd = [process.execPath, ...flags, ...opts.entry].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   // the bash wrapper raises the open-file limit (to this container's hard limit)
-  const proc = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT}; exec ${cmd}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT}; exec ${cmd}`], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out = (out + d).slice(-20000)));
   proc.stderr!.on('data', (d) => (out = (out + d).slice(-20000)));

@@ -1,15 +1,23 @@
 /**
- * The store path of messages, with group commit: appends queued while a transaction is in
+ * The store path of messages, with group commit: appends queued while transactions are in
  * flight are written together by the next one (one multi-row INSERT, one fsync), so throughput
  * grows with load while every caller is still answered only after its own row is committed.
  *
  * Invariants:
- * - One batch in flight per instance, and batches commit in queue order, so this instance
- *   announces its messages in commit order.
- * - Inside a batch the room rows are locked (SELECT … FOR UPDATE, in sorted id order to avoid
- *   deadlocks between instances) before seq values are taken, so within a room seq, id and
- *   commit order agree across all instances.
+ * - Inside a batch the room rows are locked (SELECT … FOR UPDATE, in sorted id order so that
+ *   concurrent batches, here or on other instances, cannot deadlock on them) before seq values
+ *   are taken, so within a room seq, id and commit order agree everywhere.
+ * - Batches are written one after another by default (see maxInFlight); callers are answered
+ *   per batch after its COMMIT, and local delivery goes through the hub, which orders each room
+ *   by seq whatever order batches complete in.
  * - A repeated clientMsgId of the same sender in the same room resolves to the stored message.
+ *   The common case has no repeat, so a batch first goes without looking for one and lets the
+ *   unique index object (ER_DUP_ENTRY → rollback → the batch again, looking first).
+ *
+ * Round trips: [START TRANSACTION; SELECT … FOR UPDATE] and [INSERT; UPDATE rooms; COMMIT],
+ * as multi-statement queries on a pool of its own (`multipleStatements`; every value is a
+ * placeholder), where consecutive auto-increment ids let the UPDATE name the new ids with
+ * LAST_INSERT_ID() + k.
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
@@ -39,70 +47,96 @@ interface Pending {
 
 export interface MessageStoreOptions {
   maxBatch?: number;
-  /** called once per committed batch, in commit order, with the newly stored messages */
+  /**
+   * batches written concurrently (each on its own connection). Default 1: with 3 in flight the
+   * bench lost receipts for ~0.1% of messages past saturation (stalled batches, cause not yet
+   * found), so more than one is not used until that is understood.
+   */
+  maxInFlight?: number;
+  /** called once per committed batch with the newly stored messages, before callers are answered */
   onCommitted(messages: StoredMessage[]): void;
 }
 
+type Outcome = { results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] };
+
+
 export class MessageStore {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
+  private scheduled = false;
   private readonly maxBatch: number;
+  private readonly maxInFlight: number;
   private idleWaiters: Array<() => void> = [];
   private autoIncStep = 1;
-  private stepRead = false;
   private consecutiveIds = false;
+  private settingsRead: Promise<void> | undefined;
 
   constructor(
+    /** a pool with `multipleStatements: true`, used by nothing else */
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly opts: MessageStoreOptions,
   ) {
     this.maxBatch = opts.maxBatch ?? 500;
+    this.maxInFlight = opts.maxInFlight ?? 1;
   }
 
   append(input: AppendInput): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        // let the rest of this tick's sends join the batch
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
   }
 
   /** resolves once everything queued so far is committed or failed (shutdown) */
   idle(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      await this.writeBatch(batch);
-    }
-    this.flushing = false;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // let the rest of this tick's sends join the batch
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.inFlight++;
+        void this.writeBatch(batch).finally(() => {
+          this.inFlight--;
+          if (this.queue.length > 0) this.schedule();
+          else if (this.inFlight === 0) {
+            const waiters = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const w of waiters) w();
+          }
+        });
+        // while one batch is being written the queue refills; later ones take what arrives
+        if (this.queue.length < 8) break;
+      }
+    });
+  }
+
+  private readSettings(conn: PoolConnection): Promise<void> {
+    this.settingsRead ??= conn
+      .query<RowDataPacket[]>('SELECT @@auto_increment_increment AS step, @@innodb_autoinc_lock_mode AS mode')
+      .then(([r]) => {
+        this.autoIncStep = Number(r[0]?.step ?? 1);
+        // 0 and 1 give a multi-row INSERT consecutive ids; 2 (interleaved) may not
+        this.consecutiveIds = Number(r[0]?.mode ?? 2) < 2;
+      });
+    return this.settingsRead;
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
+    let lookForRepeats = false;
     for (let attempt = 1; ; attempt++) {
       let conn: PoolConnection | undefined;
       try {
         conn = await this.pool.getConnection();
-        if (!this.stepRead) {
-          const [r] = await conn.query<RowDataPacket[]>(
-            'SELECT @@auto_increment_increment AS step, @@innodb_autoinc_lock_mode AS mode',
-          );
-          this.autoIncStep = Number(r[0]?.step ?? 1);
-          this.consecutiveIds = Number(r[0]?.mode ?? 2) < 2;
-          this.stepRead = true;
-        }
-        const outcome = await this.writeInTransaction(conn, batch);
-        // announce before answering callers: delivery order must equal commit order
+        await this.readSettings(conn);
+        const outcome = await this.writeInTransaction(conn, batch, lookForRepeats);
         if (outcome.fresh.length > 0) {
           try {
             this.opts.onCommitted(outcome.fresh);
@@ -118,6 +152,12 @@ export class MessageStore {
         return;
       } catch (err) {
         const code = (err as { code?: string }).code;
+        if (code === 'ER_DUP_ENTRY' && !lookForRepeats) {
+          // a clientMsgId was sent before: write the batch again, resolving repeats first
+          lookForRepeats = true;
+          attempt--;
+          continue;
+        }
         const retriable = code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
         if (retriable && attempt < 5) {
           this.logger.warn({ code, attempt }, 'message batch retried');
@@ -133,29 +173,27 @@ export class MessageStore {
     }
   }
 
-  private async writeInTransaction(
-    conn: PoolConnection,
-    batch: Pending[],
-  ): Promise<{ results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] }> {
-    const results: Array<AppendResult | Error | undefined> = new Array(batch.length);
-    await conn.beginTransaction();
+  private async writeInTransaction(conn: PoolConnection, batch: Pending[], lookForRepeats: boolean): Promise<Outcome> {
+    const results: Outcome['results'] = new Array(batch.length);
+    const roomIds = [...new Set(batch.map((p) => p.input.roomId))].sort();
     try {
-      const roomIds = [...new Set(batch.map((p) => p.input.roomId))].sort();
-      const [roomRows] = await conn.query<RowDataPacket[]>(
-        'SELECT id, last_seq FROM rooms WHERE id IN (?) ORDER BY id FOR UPDATE',
+      const [opened] = await conn.query<RowDataPacket[][]>(
+        'START TRANSACTION; SELECT id, last_seq FROM rooms WHERE id IN (?) ORDER BY id FOR UPDATE',
         [roomIds],
       );
+      const roomRows = opened[1] ?? [];
       const lastSeq = new Map<string, number>(roomRows.map((r) => [String(r.id), Number(r.last_seq)]));
 
-      // idempotency: earlier rows with the same (room, sender, clientMsgId)
-      const keyed = batch.filter((p) => p.input.clientMsgId !== null && lastSeq.has(p.input.roomId));
       const existing = new Map<string, StoredMessage>();
-      if (keyed.length > 0) {
-        const [rows] = await conn.query<RowDataPacket[]>(
-          'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at FROM messages WHERE (room_id, sender_id, client_msg_id) IN (?)',
-          [keyed.map((p) => [p.input.roomId, p.input.senderId, p.input.clientMsgId])],
-        );
-        for (const r of rows) existing.set(dedupeKey(r.room_id, r.sender_id, r.client_msg_id), toStored(r));
+      if (lookForRepeats) {
+        const keyed = batch.filter((p) => p.input.clientMsgId !== null && lastSeq.has(p.input.roomId));
+        if (keyed.length > 0) {
+          const [rows] = await conn.query<RowDataPacket[]>(
+            'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at FROM messages WHERE (room_id, sender_id, client_msg_id) IN (?)',
+            [keyed.map((p) => [p.input.roomId, p.input.senderId, p.input.clientMsgId])],
+          );
+          for (const r of rows) existing.set(dedupeKey(r.room_id, r.sender_id, r.client_msg_id), toStored(r));
+        }
       }
 
       const now = new Date();
@@ -185,38 +223,44 @@ export class MessageStore {
         accepted.push({ index, message, duplicate: false });
       });
 
-      if (insertRows.length > 0) {
-        const [res] = await conn.query<ResultSetHeader>(
-          'INSERT INTO messages (room_id, seq, sender_id, content, client_msg_id, created_at) VALUES ?',
-          [insertRows],
-        );
+      if (insertRows.length === 0) {
+        await conn.query('COMMIT');
+      } else {
+        // newest message per room → rooms.last_*, one statement for every room of the batch
+        const newestIndex = new Map<string, number>();
+        fresh.forEach((m, i) => newestIndex.set(m.roomId, i));
+        const touched = [...newestIndex.entries()];
+        const seqCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
+        const seqParams = touched.flatMap(([roomId, i]) => [roomId, fresh[i]!.seq]);
+        const insertSql = 'INSERT INTO messages (room_id, seq, sender_id, content, client_msg_id, created_at) VALUES ?';
         if (this.consecutiveIds) {
-          // a multi-row INSERT takes consecutive auto-increment values in row order
-          // (innodb_autoinc_lock_mode 0 or 1, read at the first batch)
-          fresh.forEach((m, i) => (m.id = res.insertId + i * this.autoIncStep));
-        } else {
-          const [rows] = await conn.query<RowDataPacket[]>(
-            'SELECT id, room_id, seq FROM messages WHERE (room_id, seq) IN (?)',
-            [fresh.map((m) => [m.roomId, m.seq])],
+          const idCase = touched.map(() => 'WHEN ? THEN LAST_INSERT_ID() + ?').join(' ');
+          const idParams = touched.flatMap(([roomId, i]) => [roomId, i * this.autoIncStep]);
+          const [done] = await conn.query<ResultSetHeader[]>(
+            `${insertSql}; UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?); COMMIT`,
+            [insertRows, ...seqParams, ...idParams, now, touched.map(([roomId]) => roomId)],
           );
+          const firstId = done[0]!.insertId;
+          fresh.forEach((m, i) => (m.id = firstId + i * this.autoIncStep));
+        } else {
+          await conn.query(insertSql, [insertRows]);
+          const [rows] = await conn.query<RowDataPacket[]>('SELECT id, room_id, seq FROM messages WHERE (room_id, seq) IN (?)', [
+            fresh.map((m) => [m.roomId, m.seq]),
+          ]);
           const ids = new Map(rows.map((r) => [`${r.room_id}\u0000${r.seq}`, Number(r.id)]));
           for (const m of fresh) m.id = ids.get(`${m.roomId}\u0000${m.seq}`) ?? 0;
+          const idCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
+          const idParams = touched.flatMap(([roomId, i]) => [roomId, fresh[i]!.id]);
+          await conn.query(
+            `UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?); COMMIT`,
+            [...seqParams, ...idParams, now, touched.map(([roomId]) => roomId)],
+          );
         }
-        // newest message per room → rooms.last_*, one statement for every room of the batch
-        const newest = new Map<string, StoredMessage>();
-        for (const m of fresh) newest.set(m.roomId, m);
-        const touched = [...newest.values()];
-        const seqCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
-        await conn.query(
-          `UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${seqCase} END, last_activity_at = ? WHERE id IN (?)`,
-          [...touched.flatMap((m) => [m.roomId, m.seq]), ...touched.flatMap((m) => [m.roomId, m.id]), now, touched.map((m) => m.roomId)],
-        );
       }
-      await conn.commit();
       for (const a of accepted) results[a.index] = { message: a.message, duplicate: a.duplicate };
       return { results, fresh };
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
+      await conn.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }
@@ -237,3 +281,4 @@ export function toStored(r: RowDataPacket): StoredMessage {
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
   };
 }
+

@@ -38,6 +38,8 @@ export interface RoomView {
 
 export interface ChatServiceDeps {
   pool: Pool;
+  /** a pool with multipleStatements for the message store (see message-store.ts) */
+  storePool: Pool;
   bus: RoomBus;
   presence: Presence;
   logger: Logger;
@@ -78,7 +80,7 @@ export class ChatService {
       fetchAfter: (roomId, afterId, limit) =>
         this.query(`${SELECT_MESSAGE_BY_ROOM_ID} WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?`, [roomId, afterId, limit]),
     });
-    this.store = new MessageStore(this.pool, deps.logger.child({ module: 'store' }), {
+    this.store = new MessageStore(deps.storePool, deps.logger.child({ module: 'store' }), {
       onCommitted: (messages) => this.announce(messages),
     });
     // events of other instances; our own were delivered at commit
@@ -380,13 +382,29 @@ export class ChatService {
 
   // ---------------------------------------------------------------- presence
 
-  async connected(userId: string, sessionId: string): Promise<void> {
+  /** presence work still running; shutdown waits for it before the pools close */
+  private readonly presenceWork = new Set<Promise<void>>();
+
+  private track(work: Promise<void>): Promise<void> {
+    this.presenceWork.add(work);
+    return work.finally(() => this.presenceWork.delete(work));
+  }
+
+  connected(userId: string, sessionId: string): Promise<void> {
+    return this.track(this.connectedNow(userId, sessionId));
+  }
+
+  disconnected(userId: string, sessionId: string): Promise<void> {
+    return this.track(this.disconnectedNow(userId, sessionId));
+  }
+
+  private async connectedNow(userId: string, sessionId: string): Promise<void> {
     this.recentPresence.delete(userId);
     const cameOnline = await this.presence.register(userId, sessionId);
     if (cameOnline) await this.announcePresence(userId, true);
   }
 
-  async disconnected(userId: string, sessionId: string): Promise<void> {
+  private async disconnectedNow(userId: string, sessionId: string): Promise<void> {
     const wentOffline = await this.presence.unregister(userId, sessionId);
     if (wentOffline) await this.announcePresence(userId, false);
   }
@@ -477,6 +495,7 @@ export class ChatService {
 
   async close(): Promise<void> {
     await this.store.idle();
+    await Promise.race([Promise.allSettled([...this.presenceWork]), new Promise((r) => setTimeout(r, 2000).unref())]);
     this.hub.close();
   }
 }

@@ -15,6 +15,8 @@ export type Db = MySql2Database<typeof schema>;
 export interface Database {
   db: Db;
   pool: Pool;
+  /** the message store's own connections: multi-statement queries, all values placeholders */
+  storePool: Pool;
   name: string;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -68,11 +70,21 @@ export async function openDatabase(opts: { url: string; poolSize: number; logger
     // fail fast when the server is gone instead of queueing forever
     connectTimeout: 5_000,
   });
+  const storePool = mysql.createPool({
+    ...connectionOptions(opts.url),
+    database: name,
+    connectionLimit: 4,
+    waitForConnections: true,
+    enableKeepAlive: true,
+    connectTimeout: 5_000,
+    multipleStatements: true,
+  });
   const db = drizzle(pool, { schema, mode: 'default' });
   if (opts.migrate !== false) await applyMigrations(pool, db, opts.logger);
   return {
     db,
     pool,
+    storePool,
     name,
     async ping() {
       try {
@@ -83,7 +95,7 @@ export async function openDatabase(opts: { url: string; poolSize: number; logger
       }
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), storePool.end()]);
     },
   };
 }

@@ -75,8 +75,24 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
       ws.close(1001, 'server shutting down');
       return;
     }
+    // Frames produced in one tick (a MESSAGE and the RECEIPT of the same SEND, a burst of
+    // fan-out) leave in one write: the socket is corked at the first frame and uncorked on the
+    // next tick. Still one STOMP frame per WebSocket message; only the syscalls are shared.
+    const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket?.uncork();
+    };
     const transport: StompTransport = {
-      send: (data, binary) => ws.send(data, { binary }),
+      send: (data, binary) => {
+        if (socket && !corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        ws.send(data, { binary });
+      },
       close: (code, reason) => ws.close(code, reason),
       get bufferedAmount() {
         return ws.bufferedAmount;
