@@ -5,6 +5,7 @@ import { usePathname } from 'next/navigation';
 import { useState } from 'react';
 import { useChat } from '../_lib/chat-context';
 import { Avatar } from './avatar';
+import { UnreadBadge } from './unread-badge';
 
 export function AppHeader() {
   const { me, totalUnread } = useChat();
@@ -32,12 +33,7 @@ export function AppHeader() {
         </Link>
         <Link href="/chat" aria-current={current('/chat')} data-testid="nav-chats">
           Chats
-          {totalUnread > 0 && (
-            <span className="badge" data-testid="total-unread">
-              {totalUnread > 99 ? '99+' : totalUnread}
-              <span className="sr-only"> unread</span>
-            </span>
-          )}
+          <UnreadBadge count={totalUnread} testId="total-unread" />
         </Link>
         <Link href="/support" aria-current={current('/support')}>
           Support

@@ -4,6 +4,7 @@ import { counterpartName, useChat } from '../_lib/chat-context';
 import { productById } from '../_lib/catalogue';
 import { Avatar } from './avatar';
 import { formatListTime } from './format';
+import { UnreadBadge } from './unread-badge';
 
 export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
   const { rooms, roomsError, me } = useChat();
@@ -63,12 +64,7 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
                       <span className="room-preview">
                         {last ? `${last.senderId === me.id ? 'You: ' : ''}${last.content}` : <em>No messages yet</em>}
                       </span>
-                      {unread > 0 && (
-                        <span className="badge" data-testid="unread-badge">
-                          {unread > 99 ? '99+' : unread}
-                          <span className="sr-only"> unread</span>
-                        </span>
-                      )}
+                      <UnreadBadge count={unread} testId="unread-badge" />
                     </span>
                     <span className="sr-only">{room.counterpart.online ? ', online' : ''}</span>
                   </span>

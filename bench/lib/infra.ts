@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
+import { waitForHealth } from '../../scripts/lib/wait-for-health.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 export const MYSQL_URL = 'mysql://root@127.0.0.1:3306';
@@ -123,21 +124,7 @@ export async function startServer(opts: {
     if (!stopping) console.error(`!! server ${opts.name} exited unexpectedly (code ${code}, signal ${signal}); last output:\n${out.slice(-3000)}`);
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server ${opts.name} exited with ${proc.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`server ${opts.name} did not answer /healthz:\n${out}`);
-    }
-    await sleep(100);
-  }
+  await waitForHealth(url, proc, { timeoutMs: 90_000, label: `server ${opts.name}`, output: () => out });
   return {
     name: opts.name,
     url,

@@ -14,6 +14,7 @@ import { startService, type Service } from '../../server/app.js';
 import { loadEnv } from '../../server/env.js';
 import { chatMounts } from '../../server/mounts.js';
 import { projectRoot } from '../../server/paths.js';
+import { waitForHealth } from '../../scripts/lib/wait-for-health.js';
 import { MYSQL_URL, REDIS_URL, TEST_AUTH_SECRET } from './services.js';
 
 export function uniqueName(label: string): string {
@@ -112,21 +113,7 @@ export async function startChildServer(vars: Record<string, string>, opts: { ent
   proc.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`server did not answer /healthz in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForHealth(url, proc, { timeoutMs: opts.timeoutMs ?? 30_000, label: 'server', output: () => out });
   return {
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws-stomp`,
