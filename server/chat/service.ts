@@ -83,6 +83,11 @@ export class ChatService {
     this.store = new MessageStore(deps.storePool, deps.logger.child({ module: 'store' }), {
       onCommitted: (messages) => this.announce(messages),
     });
+    // a killed instance's users: someone has to tell their rooms they went offline
+    this.presence.onExpired((userId) => {
+      this.recentPresence.delete(userId);
+      void this.track(this.announcePresence(userId, false));
+    });
     // events of other instances; our own were delivered at commit
     this.bus.onEvent((env) => {
       if (env.origin === this.instanceId) return;

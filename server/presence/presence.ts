@@ -13,6 +13,8 @@ export interface Presence {
   unregister(userId: string, sessionId: string): Promise<boolean>;
   /** online flags; `null` where it cannot be known (Redis down and the user not local) */
   online(userIds: readonly string[]): Promise<Map<string, boolean | null>>;
+  /** users whose last session expired elsewhere (a killed instance), announced once cluster-wide */
+  onExpired(handler: (userId: string) => void): void;
   status(): DependencyStatus;
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export class MemoryPresence implements Presence {
   async online(userIds: readonly string[]) {
     return new Map(userIds.map((id) => [id, this.local.has(id)] as const));
   }
+  onExpired() {}
   status(): DependencyStatus {
     return 'embedded';
   }

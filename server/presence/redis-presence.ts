@@ -4,6 +4,11 @@
  * A member whose score is in the past is a dead session (its instance stopped refreshing it),
  * so a killed instance's users turn offline within SESSION_TTL_SECONDS without any cleanup job.
  * The key itself also expires, so users who never come back leave nothing behind.
+ *   presence:sessions       sorted set of "{userId}\0{instance}/{session}" by the same expiry:
+ *                           every instance sweeps it; whoever removes an expired member (ZREM
+ *                           answers 1 to exactly one of them) announces that user offline if no
+ *                           live session is left, so a killed instance's users go offline for
+ *                           everyone, once.
  *
  * While Redis is unreachable chat keeps working: local sessions are answered from process
  * memory, remote users are reported as unknown (null), and when Redis returns every local
@@ -12,6 +17,8 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { LocalSessions, type DependencyStatus, type Presence } from './presence.js';
+
+const SESSIONS = 'presence:sessions';
 
 export class RedisPresence implements Presence {
   private readonly local = new LocalSessions();
@@ -45,7 +52,10 @@ export class RedisPresence implements Presence {
     // One timer for all sessions, every third of the TTL. The expiry only has to outlive this
     // instance: a dead connection is closed by its transport (missed heart-beats) and
     // unregistered then, so per-heart-beat refreshes would add Redis traffic and prove nothing.
-    this.refreshTimer = setInterval(() => void this.rewriteAll(), Math.max(250, Math.floor(this.ttlMs / 3)));
+    this.refreshTimer = setInterval(() => {
+      void this.rewriteAll();
+      void this.sweepExpired();
+    }, Math.max(250, Math.floor(this.ttlMs / 3)));
     this.refreshTimer.unref();
   }
 
@@ -53,6 +63,45 @@ export class RedisPresence implements Presence {
 
   private key(userId: string) {
     return `presence:user:${userId}`;
+  }
+
+  private sessionEntry(userId: string, sessionId: string) {
+    return `${userId}\u0000${this.member(sessionId)}`;
+  }
+
+  /** called with each user whose last session expired (its instance died) */
+  onExpired(handler: (userId: string) => void): void {
+    this.expiredHandlers.push(handler);
+  }
+
+  private readonly expiredHandlers: Array<(userId: string) => void> = [];
+
+  /** removes expired sessions of any instance; announces users with no live session left */
+  async sweepExpired(): Promise<void> {
+    if (this.status() !== 'up') return;
+    try {
+      const now = Date.now();
+      const expired = await this.redis.zrangebyscore(SESSIONS, '-inf', now, 'LIMIT', 0, 1000);
+      if (expired.length === 0) return;
+      const removal = this.redis.pipeline();
+      for (const entry of expired) removal.zrem(SESSIONS, entry);
+      const removed = (await removal.exec()) ?? [];
+      const users = new Set<string>();
+      expired.forEach((entry, i) => {
+        if (Number(removed[i]?.[1] ?? 0) === 1) users.add(entry.slice(0, entry.indexOf('\u0000')));
+      });
+      if (users.size === 0) return;
+      const check = this.redis.pipeline();
+      for (const u of users) check.zcount(this.key(u), now, '+inf');
+      const counts = (await check.exec()) ?? [];
+      [...users].forEach((userId, i) => {
+        if (Number(counts[i]?.[1] ?? 0) === 0 && !this.local.has(userId)) {
+          for (const h of this.expiredHandlers) h(userId);
+        }
+      });
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'presence sweep failed');
+    }
   }
 
   private member(sessionId: string) {
@@ -75,6 +124,7 @@ export class RedisPresence implements Presence {
         .zcard(key)
         .zadd(key, now + this.ttlMs, this.member(sessionId))
         .pexpire(key, this.ttlMs * 2)
+        .zadd(SESSIONS, now + this.ttlMs, this.sessionEntry(userId, sessionId))
         .exec();
       const before = Number(res?.[1]?.[1] ?? 0);
       return before === 0;
@@ -94,6 +144,7 @@ export class RedisPresence implements Presence {
         .zrem(key, this.member(sessionId))
         .zremrangebyscore(key, '-inf', Date.now())
         .zcard(key)
+        .zrem(SESSIONS, this.sessionEntry(userId, sessionId))
         .exec();
       return Number(res?.[2]?.[1] ?? 0) === 0;
     } catch {
@@ -135,7 +186,10 @@ export class RedisPresence implements Presence {
         const sessions = this.local.sessionsOf(userId);
         if (!sessions) continue;
         const key = this.key(userId);
-        for (const s of sessions) pipeline.zadd(key, expiry, this.member(s));
+        for (const s of sessions) {
+          pipeline.zadd(key, expiry, this.member(s));
+          pipeline.zadd(SESSIONS, expiry, this.sessionEntry(userId, s));
+        }
         pipeline.pexpire(key, this.ttlMs * 2);
       }
       await pipeline.exec().catch(() => undefined);
@@ -152,7 +206,10 @@ export class RedisPresence implements Presence {
     if (this.status() === 'up') {
       const pipeline = this.redis.pipeline();
       for (const [userId, sessions] of this.local.entries()) {
-        for (const s of sessions) pipeline.zrem(this.key(userId), this.member(s));
+        for (const s of sessions) {
+          pipeline.zrem(this.key(userId), this.member(s));
+          pipeline.zrem(SESSIONS, this.sessionEntry(userId, s));
+        }
       }
       await pipeline.exec().catch(() => undefined);
     }

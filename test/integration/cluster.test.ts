@@ -233,7 +233,7 @@ describe('a cluster of three instances on Kafka', () => {
     expect(sellerRooms.data.rooms).toHaveLength(2); // the seller keeps the rooms and their history
   }, 30_000);
 
-  it('turns a killed instance’s users offline within the session expiry, and their clients resync elsewhere without loss', async () => {
+  it('turns a killed instance’s users offline within the session expiry, tells their rooms once, and their clients resync elsewhere without loss', async () => {
     const buyer = `buyer-${randomUUID()}`;
     const seller = `seller-${randomUUID()}`;
     const roomId = await openRoom(buyer, seller);
@@ -243,6 +243,7 @@ describe('a cluster of three instances on Kafka', () => {
     const victim = await connectStomp(extra.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
     const atVictim = victim.subscribe(dest);
     const s = await stompOn(0, seller);
+    const atSeller = s.subscribe(dest);
     await settle();
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'm1' });
     const [first] = await atVictim.waitForType('message', 1);
@@ -263,6 +264,11 @@ describe('a cluster of three instances on Kafka', () => {
       await settle(250);
     }
     expect(online).toBe(false);
+    // and the room hears it: one instance announces the expired user offline
+    const deadline2 = Date.now() + 10_000;
+    const wentOffline = () => atSeller.ofType('presence').filter((e) => e.body.userId === buyer && e.body.online === false);
+    while (wentOffline().length === 0 && Date.now() < deadline2) await settle(100);
+    expect(wentOffline()).toHaveLength(1);
 
     const back = await stompOn(1, buyer);
     const resynced = back.subscribe(dest, { 'x-since': lastSeen });
