@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
@@ -76,5 +77,7 @@ export default async function setup(project: TestProject) {
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
     redis.disconnect();
+    // .eml files this run's servers wrote (var/test-mail/<run>/<database>)
+    rmSync(join(projectRoot(), 'var', 'test-mail', runId), { recursive: true, force: true });
   };
 }
