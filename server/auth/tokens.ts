@@ -28,8 +28,12 @@ const claims = z.object({
   email: z.string().max(191).optional(),
 });
 
+/** verified tokens kept, so a client calling many times with one token pays HMAC once */
+const CACHE_SIZE = 10_000;
+
 export class TokenService {
   private readonly key: Uint8Array;
+  private readonly verified = new Map<string, { user: AuthUser; expiresAt: number }>();
 
   constructor(secret: string) {
     this.key = new TextEncoder().encode(secret);
@@ -37,6 +41,20 @@ export class TokenService {
 
   async verify(token: string | undefined | null): Promise<AuthUser> {
     if (!token) throw new TokenError('missing', 'no token: send Authorization: Bearer <jwt>');
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.expiresAt > Date.now()) return hit.user;
+      this.verified.delete(token);
+      throw new TokenError('expired', 'token expired');
+    }
+    const user = await this.verifyNow(token);
+    if (this.verified.size >= CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    const exp = (decodeExp(token) ?? 0) * 1000;
+    if (exp > Date.now()) this.verified.set(token, { user, expiresAt: exp });
+    return user;
+  }
+
+  private async verifyNow(token: string): Promise<AuthUser> {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
       const parsed = claims.safeParse(payload);
@@ -57,6 +75,16 @@ export class TokenService {
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
       .sign(this.key);
+  }
+}
+
+/** the `exp` claim of a token that has just been verified */
+function decodeExp(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp : undefined;
+  } catch {
+    return undefined;
   }
 }
 
