@@ -211,7 +211,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           await stopped;
         })()),
     };
-    closers.push({ name: 'http', close: async () => undefined });
 
     for (const make of opts.mounts ?? []) mounts.push(await make(service));
     logger.info({ port, instance: env.INSTANCE_ID, web: Boolean(web) }, 'listening');

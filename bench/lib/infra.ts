@@ -4,11 +4,11 @@
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { waitForHealth } from '../../scripts/lib/wait-for-health.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -30,15 +30,6 @@ export function token(sub: string, ttlSeconds = 7200): Promise<string> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 // ------------------------------------------------------------------ the service build
 function newestMtime(dir: string, ext: string): number {

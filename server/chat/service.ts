@@ -64,7 +64,8 @@ export class ChatService {
   private readonly logger: Logger;
   private readonly instanceId: string;
   private readonly access = new Map<string, { value: RoomAccess; expires: number }>();
-  private readonly knownUsers = new Map<string, string>();
+  /** names (and emails) already written to `users` by this process */
+  private readonly knownUsers = new Map<string, { name: string; email: string | undefined }>();
   private readonly accessLoads = new Map<string, Promise<RoomAccess>>();
 
   constructor(deps: ChatServiceDeps) {
@@ -108,14 +109,14 @@ export class ChatService {
 
   /** records the user's display name (and email) the first time this process sees them */
   async rememberUser(user: AuthUser): Promise<void> {
-    const key = `${user.name}\u0000${user.email ?? ''}`;
-    if (this.knownUsers.get(user.id) === key) return;
+    const known = this.knownUsers.get(user.id);
+    if (known && known.name === user.name && known.email === user.email) return;
     await this.pool.query(
       'INSERT INTO users (id, name, email) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), email = COALESCE(VALUES(email), email), updated_at = CURRENT_TIMESTAMP(3)',
       [user.id, user.name, user.email ?? null],
     );
     if (this.knownUsers.size > 100_000) this.knownUsers.clear();
-    this.knownUsers.set(user.id, key);
+    this.knownUsers.set(user.id, { name: user.name, email: user.email });
   }
 
   // ---------------------------------------------------------------- access
@@ -491,7 +492,7 @@ export class ChatService {
         roomId: m.roomId,
         messageId: String(m.id),
         senderId: m.senderId,
-        senderName: this.knownUsers.get(m.senderId)?.split('\u0000')[0] ?? m.senderId,
+        senderName: this.knownUsers.get(m.senderId)?.name ?? m.senderId,
         preview: m.content.slice(0, 140),
         createdAt: m.createdAt.toISOString(),
       });

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { pino } from 'pino';
@@ -14,6 +13,7 @@ import { startService, type Service } from '../../server/app.js';
 import { loadEnv } from '../../server/env.js';
 import { chatMounts } from '../../server/mounts.js';
 import { projectRoot } from '../../server/paths.js';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { waitForHealth } from '../../scripts/lib/wait-for-health.js';
 import { MYSQL_URL, REDIS_URL, TEST_AUTH_SECRET } from './services.js';
 
@@ -77,15 +77,7 @@ export async function startTestServer(opts: { dbName?: string; env?: Record<stri
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export interface ChildServer {
   url: string;

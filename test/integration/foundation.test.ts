@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../server/paths.js';
-import { KAFKA_BROKERS, MYSQL_URL } from '../helpers/services.js';
+import { KAFKA_BROKERS } from '../helpers/services.js';
 import { databaseUrl, dropDatabase, startChildServer, startTestServer, testEnvVars, uniqueName } from '../helpers/server.js';
 
 async function schemaOf(dbName: string): Promise<string> {
@@ -180,4 +180,3 @@ describe('the local Kafka broker of scripts/kafka.sh', () => {
   }, 60_000);
 });
 
-void MYSQL_URL;
