@@ -104,7 +104,9 @@ export class LocalHub {
         for (;;) {
           const page = await this.deps.fetchAfter(roomId, after, REPLAY_PAGE);
           if (sub.closed) return handle;
-          for (const m of page) this.toSub(sub, new Outgoing(messageEvent(m)), m.id);
+          // straight to the sink: live events that arrived during the query wait in the buffer
+          // and come after the replay, deduplicated by id
+          for (const m of page) this.pass(sub, new Outgoing(messageEvent(m)), m.id);
           if (page.length < REPLAY_PAGE) break;
           after = page[page.length - 1]!.id;
         }
@@ -114,7 +116,7 @@ export class LocalHub {
       }
       const held = sub.buffer ?? [];
       sub.buffer = null;
-      for (const out of held) this.toSub(sub, out, messageId(out));
+      for (const out of held) this.pass(sub, out, messageId(out));
     }
     return handle;
   }
@@ -246,6 +248,12 @@ export class LocalHub {
       sub.buffer.push(out);
       return;
     }
+    this.pass(sub, out, id);
+  }
+
+  /** delivers unless the sink already passed this message id */
+  private pass(sub: RoomSubscription, out: Outgoing, id: number): void {
+    if (sub.closed) return;
     if (id > 0) {
       if (id <= sub.lastId) return;
       sub.lastId = id;
