@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --scenario N[,M]] [-- --profile|--no-profile]`
+ * `npm run bench [-- --quick] [-- --scenario N[,M]] [-- --profile|--no-profile] [-- --profile-kafka [--profile-kafka-rate N]]`
  *
  * Starts service instances and load generators as child processes, runs the scenarios of
  * bench/RESULTS.md, and writes bench/results/<stamp>/{run.json,report.md,latency.svg}.
@@ -836,9 +836,10 @@ for (const [n, fn] of order) {
   write();
 }
 if (PROFILE_KAFKA) {
-  log('profile pass (node --cpu-prof) of instance A, two instances on Kafka, at 500 msg/s');
+  const rate = Number(args.find((a, i) => args[i - 1] === '--profile-kafka-rate') ?? 500);
+  log(`profile pass (node --cpu-prof) of instance A, two instances on Kafka, at ${rate} msg/s`);
   try {
-    await profilePass(500, true);
+    await profilePass(rate, true);
   } catch (err) {
     log(`kafka profile pass failed: ${(err as Error).message}`);
     await runCleanup();

@@ -53,6 +53,8 @@ const START_WAIT_MS = 6_000;
 const CLOSE_FLUSH_MS = 2_000;
 /** with nothing sent for this long, the broker is probed so status() notices an outage while idle */
 const IDLE_PROBE_MS = 5_000;
+/** how often the fan-out consumer's offsets are committed */
+const COMMIT_EVERY_MS = 5_000;
 const RETRY_MIN_MS = 250;
 // each failing attempt already spends ≈3 s in kafkajs' own retries, so this keeps recovery within seconds
 const RETRY_MAX_MS = 2_000;
@@ -169,6 +171,9 @@ export class KafkaRoomBus implements RoomBus {
   private connecting: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly probeTimer: NodeJS.Timeout;
+  /** next offset per partition delivered since the last commit */
+  private readonly consumed = new Map<number, string>();
+  private readonly commitTimer: NodeJS.Timeout;
   private closed = false;
 
   private constructor(
@@ -195,6 +200,8 @@ export class KafkaRoomBus implements RoomBus {
     this.admin = this.kafka.admin();
     this.probeTimer = setInterval(() => void this.probeIfIdle(), IDLE_PROBE_MS);
     this.probeTimer.unref();
+    this.commitTimer = setInterval(() => void this.commitConsumed(), COMMIT_EVERY_MS);
+    this.commitTimer.unref();
   }
 
   /**
@@ -235,6 +242,7 @@ export class KafkaRoomBus implements RoomBus {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.probeTimer);
+    clearInterval(this.commitTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
 
@@ -451,8 +459,9 @@ export class KafkaRoomBus implements RoomBus {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
-      // the broker answers a fetch as soon as one byte is there, or after 10 ms with nothing
-      maxWaitTimeInMs: 10,
+      // the broker answers a fetch as soon as one byte is there (minBytes 1), so the long poll
+      // adds no latency; a short one only burns CPU in the broker and here polling an idle topic
+      maxWaitTimeInMs: 500,
       minBytes: 1,
       // the group has exactly one member (this instance): short timeouts cost nothing
       sessionTimeout: 10_000,
@@ -487,6 +496,10 @@ export class KafkaRoomBus implements RoomBus {
       await consumer.connect();
       await consumer.subscribe({ topics: [this.roomTopic], fromBeginning: false });
       await consumer.run({
+        // kafkajs' auto-commit sends an OffsetCommit after every batch, in the fetch loop: a
+        // round trip added to every hop. The group starts at the latest offset and is deleted on
+        // close, so offsets only matter for kafkajs' own restarts: committed every few seconds
+        autoCommit: false,
         eachBatchAutoResolve: true,
         eachBatch: (payload) => this.deliverBatch(payload),
       });
@@ -519,7 +532,17 @@ export class KafkaRoomBus implements RoomBus {
         }
       }
     }
+    this.consumed.set(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
     await heartbeat();
+  }
+
+  /** commits the offsets delivered since the last commit (off the fetch loop) */
+  private async commitConsumed(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer || !this.consumerRunning || this.consumed.size === 0) return;
+    const offsets = [...this.consumed].map(([partition, offset]) => ({ topic: this.roomTopic, partition, offset }));
+    this.consumed.clear();
+    await consumer.commitOffsets(offsets).catch((err) => this.logger.debug({ err }, 'fan-out offsets not committed'));
   }
 }
 
