@@ -229,7 +229,7 @@ async function dbStatus(): Promise<Record<string, number>> {
   const conn = await dbConn();
   try {
     const [rows] = await conn.query(
-      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_select','Com_insert','Com_update','Com_commit','Com_begin','Innodb_os_log_fsyncs','Innodb_data_fsyncs','Bytes_received','Bytes_sent')",
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_select','Com_insert','Com_update','Com_commit','Com_begin','Innodb_os_log_fsyncs','Innodb_data_fsyncs','Bytes_received','Bytes_sent','Innodb_row_lock_waits','Innodb_row_lock_time')",
     );
     return Object.fromEntries((rows as Array<{ Variable_name: string; Value: string }>).map((r) => [r.Variable_name, Number(r.Value)]));
   } finally {
