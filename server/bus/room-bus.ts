@@ -5,7 +5,7 @@
  * local subscribers; an instance ignores the echo of its own events, which it already
  * delivered locally when they were committed.
  */
-import type { RoomEvent } from '../chat/events.js';
+import type { RoomEvent, SendErrorEvent } from '../chat/events.js';
 import type { DependencyStatus } from '../presence/presence.js';
 
 export interface RoomEnvelope {
@@ -16,7 +16,7 @@ export interface RoomEnvelope {
   seq?: number;
   /** instance that produced the event */
   origin: string;
-  event: RoomEvent | MembershipChangedEvent;
+  event: RoomEvent | MembershipChangedEvent | UserErrorEvent;
 }
 
 /** an envelope whose event goes to clients */
@@ -28,6 +28,16 @@ export type ClientEnvelope = RoomEnvelope & { event: RoomEvent };
  */
 export interface MembershipChangedEvent {
   type: 'membership-changed';
+}
+
+/**
+ * Internal: a SEND of `userId` was rejected; every instance passes it to that user's
+ * `/user/queue/errors` subscriptions (the rejecting instance did so already).
+ */
+export interface UserErrorEvent {
+  type: 'user-error';
+  userId: string;
+  error: SendErrorEvent;
 }
 
 export interface OfflineNotification {

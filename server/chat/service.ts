@@ -11,7 +11,7 @@ import type { ClientEnvelope, RoomBus } from '../bus/room-bus.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from './errors.js';
-import { messageEvent, type MessageEvent, type ReadEvent, type RoomEvent, type StoredMessage } from './events.js';
+import { messageEvent, type MessageEvent, type ReadEvent, type RoomEvent, type SendErrorEvent, type StoredMessage } from './events.js';
 import { LocalHub, type RoomSubscriptionHandle, type Sink } from './hub.js';
 import { MessageStore, toStored } from './message-store.js';
 
@@ -93,6 +93,7 @@ export class ChatService {
     this.bus.onEvent((env) => {
       if (env.origin === this.instanceId) return;
       if (env.event.type === 'membership-changed') this.access.clear();
+      else if (env.event.type === 'user-error') this.passUserError(env.event.userId, env.event.error);
       else {
         if (env.event.type === 'presence') this.recentPresence.delete(env.event.userId);
         this.hub.ingest(env as ClientEnvelope);
@@ -164,6 +165,31 @@ export class ChatService {
   forgetAccess(): void {
     this.access.clear();
     this.bus.publish({ roomId: '*', members: [], origin: this.instanceId, event: { type: 'membership-changed' } });
+  }
+
+  // ---------------------------------------------------------------- rejected SENDs
+
+  private readonly userErrorListeners: Array<(userId: string, error: SendErrorEvent) => void> = [];
+
+  /** `listener` gets every rejection of a user's SEND, from this instance and from the others */
+  onUserError(listener: (userId: string, error: SendErrorEvent) => void): void {
+    this.userErrorListeners.push(listener);
+  }
+
+  /** tells the user's connections here and on every other instance that a SEND was rejected */
+  reportUserError(userId: string, error: SendErrorEvent): void {
+    this.passUserError(userId, error);
+    this.bus.publish({ roomId: '*', members: [userId], origin: this.instanceId, event: { type: 'user-error', userId, error } });
+  }
+
+  private passUserError(userId: string, error: SendErrorEvent): void {
+    for (const listener of this.userErrorListeners) {
+      try {
+        listener(userId, error);
+      } catch (err) {
+        this.logger.error({ err }, 'user error delivery failed');
+      }
+    }
   }
 
   // ---------------------------------------------------------------- rooms

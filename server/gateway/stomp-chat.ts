@@ -56,6 +56,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
   constructor(private readonly opts: StompChatOptions) {
     this.chat = opts.chat;
     this.logger = opts.logger;
+    this.chat.onUserError((userId, error) => this.deliverError(userId, error));
   }
 
   async connect(ctx: { headers: ReadonlyMap<string, string>; request: IncomingMessage; sessionId: string }) {
@@ -158,7 +159,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       }
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      this.reportError(user.id, {
+      this.chat.reportUserError(user.id, {
         type: 'error',
         code: err.code,
         message: err.message,
@@ -177,7 +178,8 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
     void this.chat.disconnected(user.id, session.id).catch((err) => this.logger.warn({ err }, 'presence update failed'));
   }
 
-  private reportError(userId: string, event: SendErrorEvent): void {
+  /** to this instance's `/user/queue/errors` subscriptions of the user */
+  private deliverError(userId: string, event: SendErrorEvent): void {
     const subs = this.errorSubs.get(userId);
     if (!subs) return;
     const prepared = prepareMessage({ destination: USER_ERRORS, 'content-type': 'application/json' }, JSON.stringify(event));

@@ -167,6 +167,26 @@ describe('a cluster of three instances on Kafka', () => {
     expect(err.message).toMatch(/not valid/);
   });
 
+  it('tells every connection of a user, on every instance, that one of their SENDs was rejected', async () => {
+    const buyer = `buyer-${randomUUID()}`;
+    const roomId = await openRoom(buyer, `seller-${randomUUID()}`);
+    const stranger = `stranger-${randomUUID()}`;
+    const phone = await stompOn(0, stranger);
+    const web = await stompOn(2, stranger);
+    const onPhone = phone.subscribe('/user/queue/errors');
+    const onWeb = web.subscribe('/user/queue/errors');
+    await settle();
+    phone.send(`/pub/room/${roomId}/message`, { content: 'not my room', clientMsgId: 'c-42' }, { receipt: 'r-42' });
+    const [here] = await onPhone.waitFor(1);
+    const [there] = await onWeb.waitFor(1);
+    for (const e of [here!, there!]) expect(e.body).toMatchObject({ type: 'error', code: 'FORBIDDEN', receipt: 'r-42', clientMsgId: 'c-42' });
+    await settle();
+    expect(onPhone.items).toHaveLength(1);
+    expect(onWeb.items).toHaveLength(1);
+    expect(phone.client.connected).toBe(true);
+    expect(await history(roomId, buyer)).toEqual([]);
+  });
+
   it('sends exactly one chat.notifications event for a message to a recipient who is offline everywhere', async () => {
     const buyer = `buyer-${randomUUID()}`;
     const seller = `seller-${randomUUID()}`;
