@@ -10,6 +10,7 @@ import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/sessio
 import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
 import { ChatService } from './chat/service.js';
+import { SharedWindowLimiter } from './chat/shared-limiter.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
@@ -125,6 +126,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       maxAttempts: env.MAIL_MAX_ATTEMPTS,
       retryBaseMs: env.MAIL_RETRY_BASE_MS,
       ratePerHour: env.INQUIRY_RATE_PER_HOUR,
+      limiter: new SharedWindowLimiter(
+        presence.redis,
+        { name: 'inquiries', limit: env.INQUIRY_RATE_PER_HOUR, windowMs: 3_600_000 },
+        logger.child({ module: 'inquiries' }),
+      ),
     });
     inquiries.start();
     closers.push({ name: 'inquiries', close: () => inquiries.close() });
@@ -226,7 +232,7 @@ function pathOf(url: string | undefined): string {
   return (q >= 0 ? url!.slice(0, q) : url) || '/';
 }
 
-async function createPresence(env: Env, logger: Logger): Promise<Presence> {
+async function createPresence(env: Env, logger: Logger): Promise<RedisPresence> {
   const log = logger.child({ module: 'presence' });
   const presence = new RedisPresence(
     { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, instanceId: env.INSTANCE_ID, ttlSeconds: env.SESSION_TTL_SECONDS },

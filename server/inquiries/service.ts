@@ -31,7 +31,7 @@
  *    sends to well under the default lease).
  *  - A claim that crashed still counts as an attempt; if it was the last one, one extra attempt
  *    is made before the row becomes `failed`.
- *  - The rate limit is per instance (in memory); N instances let through up to N× the rate.
+ *  - The rate limit is counted in Redis across instances (per instance while Redis is away).
  *    Anonymous authors are keyed by the email they give, so it caps mail to one address, not
  *    one sender who changes addresses.
  * Every "now" is the database's NOW(3), so instances with skewed clocks agree on what is due.
@@ -39,6 +39,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { ChatError } from '../chat/errors.js';
 import { WindowLimiter } from '../chat/rate-limit.js';
+import type { Limiter } from '../chat/shared-limiter.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport, OutgoingMail } from '../mail/transport.js';
 
@@ -81,8 +82,10 @@ export interface InquiryServiceOptions {
   maxAttempts: number;
   /** first retry delay; doubles with each failed attempt */
   retryBaseMs: number;
-  /** inquiries one author (user id, or email when anonymous) may create per hour, per instance */
+  /** inquiries one author (user id, or email when anonymous) may create per hour */
   ratePerHour: number;
+  /** counts `ratePerHour` across instances (Redis); default: in this process only */
+  limiter?: Limiter;
   /** ceiling of the retry delay; default 1 h */
   retryCapMs?: number;
   /** how often the worker looks for due inquiries; create() wakes it at once anyway. Default 1.5 s */
@@ -128,7 +131,7 @@ export class InquiryService {
   private readonly retryCapMs: number;
   private readonly pollMs: number;
   private readonly leaseMs: number;
-  private readonly limiter: WindowLimiter;
+  private readonly limiter: Limiter;
 
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -149,7 +152,7 @@ export class InquiryService {
     this.retryCapMs = opts.retryCapMs ?? HOUR_MS;
     this.pollMs = opts.pollMs ?? 1_500;
     this.leaseMs = opts.leaseMs ?? 120_000;
-    this.limiter = new WindowLimiter(opts.ratePerHour, HOUR_MS);
+    this.limiter = opts.limiter ?? localLimiter(opts.ratePerHour, HOUR_MS);
   }
 
   // ---------------------------------------------------------------- API
@@ -157,7 +160,7 @@ export class InquiryService {
   /** Stores the inquiry as `pending`, then wakes the mail worker. Input was validated at the edge. */
   async create(input: NewInquiry, author: { id: string } | null): Promise<InquiryView> {
     const key = author ? `user:${author.id}` : `email:${input.email.toLowerCase()}`;
-    if (!this.limiter.take(key)) {
+    if (!(await this.limiter.take(key))) {
       throw new ChatError('TOO_MANY_REQUESTS', 'too many inquiries in the last hour, please try again later');
     }
     let row: InquiryRow | undefined;
@@ -521,4 +524,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
+}
+
+function localLimiter(limit: number, windowMs: number): Limiter {
+  const window = new WindowLimiter(limit, windowMs);
+  return { take: async (key) => window.take(key) };
 }

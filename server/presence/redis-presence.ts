@@ -22,7 +22,8 @@ const SESSIONS = 'presence:sessions';
 
 export class RedisPresence implements Presence {
   private readonly local = new LocalSessions();
-  private readonly redis: Redis;
+  /** also lent to other users of Redis (shared limits); its prefix is REDIS_KEY_PREFIX */
+  readonly redis: Redis;
   private readonly ttlMs: number;
   private readonly refreshTimer: NodeJS.Timeout;
 

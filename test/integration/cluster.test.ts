@@ -18,7 +18,7 @@ const sockets: Socket[] = [];
 const kafka = new Kafka({ clientId: 'cluster-test', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
 
 beforeAll(async () => {
-  cluster = await startCluster(['a', 'b', 'c'], { SESSION_TTL_SECONDS: '3' });
+  cluster = await startCluster(['a', 'b', 'c'], { SESSION_TTL_SECONDS: '3', INQUIRY_RATE_PER_HOUR: '3' });
   // give every instance's fan-out consumer time to join its group
   await new Promise((r) => setTimeout(r, 1500));
 }, 120_000);
@@ -185,6 +185,17 @@ describe('a cluster of three instances on Kafka', () => {
     expect(onWeb.items).toHaveLength(1);
     expect(phone.client.connected).toBe(true);
     expect(await history(roomId, buyer)).toEqual([]);
+  });
+
+  it('counts one inquiry limit per author across instances', async () => {
+    const author = `customer-${randomUUID()}`;
+    const token = await tokenFor(author);
+    const inquiry = { name: 'Dana', email: 'dana@example.test', message: 'Where is my parcel?' };
+    const codes: number[] = [];
+    for (const i of [0, 1, 2, 0]) codes.push((await trpcClient(node(i).url, { token }).mutate('inquiries.create', inquiry)).status);
+    expect(codes).toEqual([200, 200, 200, 429]);
+    const mine = await trpcClient(node(1).url, { token }).query('inquiries.mine', undefined);
+    expect(mine.data).toHaveLength(3);
   });
 
   it('sends exactly one chat.notifications event for a message to a recipient who is offline everywhere', async () => {
