@@ -17,7 +17,7 @@ export function CatalogueGrid({ me }: { me: { id: string } }) {
     trpc.rooms.open.mutationOptions({
       onSuccess(room) {
         queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId: room.id }), room);
-        void queryClient.invalidateQueries({ queryKey: trpc.rooms.list.queryKey() });
+        void queryClient.invalidateQueries(trpc.rooms.list.pathFilter());
         router.push(`/chat/${room.id}`);
       },
       onError(err, vars) {

@@ -1,5 +1,10 @@
 'use client';
+/**
+ * The signed-in user's rooms, newest activity first: the first page of `rooms.list`, and older
+ * pages appended by "Show older conversations" while the server says there are more.
+ */
 import Link from 'next/link';
+import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { counterpartName, useChat } from '../_lib/chat-context';
 import { productById } from '../_lib/catalogue';
 import { Avatar } from './avatar';
@@ -7,7 +12,33 @@ import { formatListTime } from './format';
 import { UnreadBadge } from './unread-badge';
 
 export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
-  const { rooms, roomsError, me } = useChat();
+  const { rooms, roomsError, me, hasOlderRooms, loadingOlderRooms, olderRoomsError, loadOlderRooms } = useChat();
+  const listRef = useRef<HTMLUListElement>(null);
+  const moreRef = useRef<HTMLButtonElement>(null);
+  const [focusRoom, setFocusRoom] = useState<string | null>(null);
+  const [announcement, setAnnouncement] = useState('');
+
+  // focus follows the button to the first room it brought in (the button itself may be gone:
+  // the last page removes it), unless the user went somewhere else in the meantime
+  useEffect(() => {
+    if (!focusRoom) return;
+    const link = listRef.current?.querySelector<HTMLElement>(`[data-room="${CSS.escape(focusRoom)}"]`);
+    if (!link) return;
+    setFocusRoom(null);
+    const active = document.activeElement;
+    if (!active || active === document.body || active === moreRef.current) link.focus();
+  }, [focusRoom, rooms]);
+
+  async function showOlder(e: MouseEvent<HTMLButtonElement>) {
+    // aria-disabled rather than disabled while loading: a disabled button would drop the focus
+    if (loadingOlderRooms) return;
+    const hadFocus = document.activeElement === e.currentTarget;
+    setAnnouncement('');
+    const added = await loadOlderRooms();
+    if (added.length === 0) return;
+    setAnnouncement(`${added.length} older ${added.length === 1 ? 'conversation' : 'conversations'} loaded`);
+    if (hadFocus) setFocusRoom(added[0]!);
+  }
 
   return (
     <div className="room-list">
@@ -33,7 +64,7 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
         </div>
       )}
       {rooms && rooms.length > 0 && (
-        <ul className="rooms" data-testid="room-list">
+        <ul className="rooms" data-testid="room-list" ref={listRef}>
           {rooms.map((room) => {
             const name = counterpartName(room);
             const product = productById(room.productId);
@@ -74,6 +105,35 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
           })}
         </ul>
       )}
+      {rooms && rooms.length > 0 && hasOlderRooms && (
+        <div className="room-list-more">
+          <button
+            type="button"
+            ref={moreRef}
+            className="btn btn-secondary btn-block"
+            aria-disabled={loadingOlderRooms || undefined}
+            onClick={(e) => void showOlder(e)}
+            data-testid="older-rooms"
+          >
+            {loadingOlderRooms ? (
+              <>
+                <span className="spinner" aria-hidden="true" />
+                Loading older conversations…
+              </>
+            ) : (
+              'Show older conversations'
+            )}
+          </button>
+          {olderRoomsError && (
+            <p className="form-error" role="alert">
+              Could not load older conversations: {olderRoomsError}
+            </p>
+          )}
+        </div>
+      )}
+      <p className="sr-only" role="status" aria-atomic="true">
+        {announcement}
+      </p>
     </div>
   );
 }

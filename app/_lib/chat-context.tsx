@@ -1,14 +1,14 @@
 'use client';
 /**
  * The signed-in user's chat state shared by the header, the room list and the chat view:
- * the room list (tRPC `rooms.list`, kept in the query cache) kept live from
- * `/user/queue/events`, the total unread count, which room is open, and the rejections of
- * this tab's SENDs from `/user/queue/errors` (one subscription per connection: the server
- * keeps one per session).
+ * the room list (tRPC `rooms.list`, one infinite query in the cache: the newest page first,
+ * older pages appended on request) kept live from `/user/queue/events`, the total unread
+ * count, which room is open, and the rejections of this tab's SENDs from `/user/queue/errors`
+ * (one subscription per connection: the server keeps one per session).
  */
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
-import { asRoomEvent, asSendError, idGreater, type Room, type RoomEvent, type RoomList, type SendErrorEvent } from './chat-types';
+import { asRoomEvent, asSendError, idGreater, type Room, type RoomEvent, type SendErrorEvent } from './chat-types';
 import { useTRPC } from './trpc';
 import { useStomp, useStompSubscription, type ConnectionStatus, type StompConnection } from './use-stomp';
 
@@ -22,8 +22,15 @@ interface ChatContextValue {
   connection: StompConnection;
   status: ConnectionStatus;
   generation: number;
+  /** the loaded pages as one list, most recent activity first */
   rooms: Room[] | undefined;
   roomsError: string | null;
+  /** the server has rooms older than the last loaded page */
+  hasOlderRooms: boolean;
+  loadingOlderRooms: boolean;
+  olderRoomsError: string | null;
+  /** fetches the next page; resolves to the ids of the rooms it added (none when it failed) */
+  loadOlderRooms(): Promise<string[]>;
   totalUnread: number;
   /** the room shown in the chat view: its new messages are read, not unread */
   setOpenRoom(roomId: string | null): void;
@@ -32,7 +39,14 @@ interface ChatContextValue {
 
 const ChatContext = createContext<ChatContextValue | null>(null);
 
+/** one page of the room list; the cursor of the next page is added by the infinite query */
 export const ROOM_LIST_INPUT = { limit: 50 } as const;
+
+/** the server's order: last activity, then id, both descending */
+function byActivity(a: Room, b: Room): number {
+  if (a.lastActivityAt !== b.lastActivityAt) return a.lastActivityAt < b.lastActivityAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
 
 export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) {
   const trpc = useTRPC();
@@ -41,14 +55,14 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
   const openRoom = useRef<string | null>(null);
   const errorListeners = useRef(new Set<(e: SendErrorEvent) => void>());
 
-  const listKey = trpc.rooms.list.queryKey(ROOM_LIST_INPUT);
-  const list = useQuery(trpc.rooms.list.queryOptions(ROOM_LIST_INPUT));
+  const listKey = useMemo(() => trpc.rooms.list.infiniteQueryKey(ROOM_LIST_INPUT), [trpc]);
+  const list = useInfiniteQuery(trpc.rooms.list.infiniteQueryOptions(ROOM_LIST_INPUT, { getNextPageParam: (last) => last.nextCursor }));
 
   // a reconnect may have missed events: ask again (the first CONNECTED needs nothing)
   const seenGeneration = useRef(0);
   useEffect(() => {
     if (generation > 1 && generation !== seenGeneration.current) {
-      void queryClient.invalidateQueries({ queryKey: trpc.rooms.list.queryKey() });
+      void queryClient.invalidateQueries(trpc.rooms.list.pathFilter());
       void queryClient.invalidateQueries({ queryKey: trpc.rooms.get.queryKey() });
     }
     seenGeneration.current = generation;
@@ -57,15 +71,17 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
   const updateRoom = useCallback(
     (roomId: string, update: (room: Room) => Room | null) => {
       let found = false;
-      queryClient.setQueryData<RoomList>(listKey, (old) => {
+      // the room is updated in whichever page holds it; the order across pages is made where
+      // the pages are joined. Each page keeps the cursor it was fetched with: a room that moves
+      // up only gets newer, so the next page (rooms older than that cursor) cannot repeat it.
+      queryClient.setQueryData(listKey, (old) => {
         if (!old) return old;
-        const rooms = old.rooms.map((r) => {
-          if (r.id !== roomId) return r;
+        const pages = old.pages.map((page) => {
+          if (!page.rooms.some((r) => r.id === roomId)) return page;
           found = true;
-          return update(r) ?? r;
+          return { ...page, rooms: page.rooms.map((r) => (r.id === roomId ? (update(r) ?? r) : r)) };
         });
-        rooms.sort((a, b) => (a.lastActivityAt < b.lastActivityAt ? 1 : a.lastActivityAt > b.lastActivityAt ? -1 : 0));
-        return { ...old, rooms };
+        return { ...old, pages };
       });
       queryClient.setQueryData<Room>(trpc.rooms.get.queryKey({ roomId }), (old) => (old ? (update(old) ?? old) : old));
       return found;
@@ -108,7 +124,8 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
           return;
       }
       // a room we have not listed yet (someone opened a chat with us): fetch the list again
-      if (!known && ev.type === 'message') void queryClient.invalidateQueries({ queryKey: trpc.rooms.list.queryKey() });
+      // (or one on a page not loaded yet: it comes back on the first page, now the newest)
+      if (!known && ev.type === 'message') void queryClient.invalidateQueries(trpc.rooms.list.pathFilter());
     },
     [updateRoom, me.id, queryClient, trpc],
   );
@@ -122,7 +139,16 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
     if (ev) for (const l of errorListeners.current) l(ev);
   });
 
-  const rooms = list.data?.rooms;
+  const pages = list.data?.pages;
+  const rooms = useMemo(() => {
+    if (!pages) return undefined;
+    // a refetch in the middle of paging could list a room twice: the newest copy wins
+    const seen = new Set<string>();
+    return pages
+      .flatMap((p) => p.rooms)
+      .sort(byActivity)
+      .filter((r) => !seen.has(r.id) && seen.add(r.id));
+  }, [pages]);
   const totalUnread = useMemo(() => (rooms ?? []).reduce((n, r) => n + r.unreadCount, 0), [rooms]);
 
   useEffect(() => {
@@ -135,6 +161,15 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
     },
     [],
   );
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
+  const loadOlderRooms = useCallback(async () => {
+    if (!hasNextPage || isFetchingNextPage) return [];
+    const listed = new Set(queryClient.getQueryData(listKey)?.pages.flatMap((p) => p.rooms.map((r) => r.id)));
+    const res = await fetchNextPage();
+    if (res.isFetchNextPageError) return [];
+    return (res.data?.pages ?? []).flatMap((p) => p.rooms.map((r) => r.id)).filter((id) => !listed.has(id));
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, queryClient, listKey]);
+
   const onSendError = useCallback((listener: (e: SendErrorEvent) => void) => {
     errorListeners.current.add(listener);
     return () => void errorListeners.current.delete(listener);
@@ -148,11 +183,15 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
       generation,
       rooms,
       roomsError: list.error ? list.error.message : null,
+      hasOlderRooms: hasNextPage,
+      loadingOlderRooms: isFetchingNextPage,
+      olderRoomsError: list.isFetchNextPageError ? list.error.message : null,
+      loadOlderRooms,
       totalUnread,
       setOpenRoom,
       onSendError,
     }),
-    [me, connection, status, generation, rooms, list.error, totalUnread, setOpenRoom, onSendError],
+    [me, connection, status, generation, rooms, list.error, list.isFetchNextPageError, hasNextPage, isFetchingNextPage, loadOlderRooms, totalUnread, setOpenRoom, onSendError],
   );
   return <ChatContext.Provider value={value}>{children}</ChatContext.Provider>;
 }

@@ -235,6 +235,80 @@ describe('web chat between a buyer and a seller', () => {
     expect(texts).toEqual(Array.from({ length: 75 }, (_, i) => `Message ${i + 1}`));
   }, 60_000);
 
+  it('shows older conversations on request, keeps them live, and hides the button when all are shown', async () => {
+    // more rooms than one page of the room list (ROOM_LIST_INPUT in app/_lib/chat-context.tsx)
+    const pageSize = 50;
+    const total = pageSize + 5;
+    const products = ['p-road-bike', 'p-film-camera', 'p-desk-lamp', 'p-armchair', 'p-headphones', 'p-houseplant'];
+    const api = trpcClient(baseUrl, { token: await tokenFor('erin', { name: 'Erin' }) });
+    for (let i = 1; i <= total; i++) {
+      const opened = await api.mutate('rooms.open', { productId: products[i % products.length], sellerId: `seller-${String(i).padStart(2, '0')}` });
+      expect(opened.status).toBe(200);
+    }
+    // the order the server pages in: the last one is the first room opened
+    const all = await api.query<{ rooms: Array<{ id: string; counterpart: { id: string } }>; nextCursor: string | null }>('rooms.list', { limit: 100 });
+    const ids = all.data!.rooms.map((r) => r.id);
+    expect(ids).toHaveLength(total);
+    const oldest = ids[total - 1]!;
+    const oldestSeller = all.data!.rooms[total - 1]!.counterpart.id;
+
+    const erin = await signedInPage(browser!, baseUrl, 'erin');
+    const page = erin.page;
+    await page.goto('/chat');
+    const items = page.getByTestId('room-item');
+    const shownIds = () => items.evaluateAll((els) => els.map((el) => el.getAttribute('data-room')));
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(pageSize);
+    await expect(shownIds()).resolves.toEqual(ids.slice(0, pageSize));
+    await expect(page.locator(`[data-testid="room-item"][data-room="${oldest}"]`).count()).resolves.toBe(0);
+
+    // the next page is held back until the loading state has been seen
+    const more = page.getByRole('button', { name: 'Show older conversations' });
+    await more.scrollIntoViewIfNeeded();
+    const boxBefore = await more.boundingBox();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/\/api\/trpc\/rooms\.list/, async (route) => {
+      if (decodeURIComponent(route.request().url()).includes('"cursor"')) await held;
+      await route.continue();
+    });
+    // from the keyboard: Tab from the last room reaches the button, Enter presses it
+    await items.last().focus();
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Show older conversations');
+    await page.keyboard.press('Enter');
+    const loading = page.getByTestId('older-rooms');
+    await expect.poll(() => loading.innerText()).toMatch(/Loading older conversations/);
+    await expect(loading.getAttribute('aria-disabled')).resolves.toBe('true');
+    expect(await loading.boundingBox()).toEqual(boxBefore);
+    await screenshot(page, 'room-list-older-loading');
+    release();
+
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(total);
+    await expect(shownIds()).resolves.toEqual(ids);
+    const oldestItem = page.locator(`[data-testid="room-item"][data-room="${oldest}"]`);
+    await oldestItem.waitFor();
+    await expect(oldestItem.innerText().then((t) => t.toLowerCase())).resolves.toContain(oldestSeller);
+    // nothing older: the button is gone, and the keyboard focus went to the first room it brought
+    await expect.poll(() => page.getByTestId('older-rooms').count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-room'))).toBe(ids[pageSize]);
+    await page.unroute(/\/api\/trpc\/rooms\.list/);
+
+    // a room from the older page stays live: a new message moves it to the top with a badge
+    const sellerStomp = await connectStomp(server!.wsUrl, { Authorization: `Bearer ${await tokenFor(oldestSeller)}` });
+    try {
+      await sellerStomp.sendWithReceipt(`/pub/room/${oldest}/message`, { content: 'Still looking for a <b>bike</b>?', clientMsgId: 'older-room-1' });
+    } finally {
+      await sellerStomp.disconnect();
+    }
+    await expect.poll(() => shownIds().then((s) => s[0]), { timeout: 15_000 }).toBe(oldest);
+    await expect.poll(() => oldestItem.getByTestId('unread-badge').innerText(), { timeout: 10_000 }).toMatch(/^1/);
+    await expect(oldestItem.locator('.room-preview').innerText()).resolves.toBe('Still looking for a <b>bike</b>?');
+    await expect(items.count()).resolves.toBe(total);
+    await screenshot(page, 'room-list-older-desktop');
+    expect(erin.errors).toEqual([]);
+    await erin.context.close();
+  }, 90_000);
+
   it('checks the inquiry form, shows the server’s field errors, then stores the inquiry', async () => {
     const page = buyer.page;
     await page.goto('/support');
