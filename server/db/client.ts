@@ -78,6 +78,9 @@ export async function openDatabase(opts: { url: string; poolSize: number; logger
     enableKeepAlive: true,
     connectTimeout: 5_000,
     multipleStatements: true,
+    // the hot path: no stack capture per query (≈3 % of the service's CPU under load); the
+    // store's errors carry their code and SQL message, and are logged where they are caught
+    trace: false,
   });
   const db = drizzle(pool, { schema, mode: 'default' });
   if (opts.migrate !== false) await applyMigrations(pool, db, opts.logger);
