@@ -470,14 +470,17 @@ export class ChatService {
 
   /** runs in commit order for every batch of newly stored messages */
   private announce(messages: StoredMessage[]): void {
+    const toCheck: Array<{ message: StoredMessage; recipients: string[] }> = [];
     for (const m of messages) {
       const members = m.members ?? [m.senderId];
       const env: ClientEnvelope = { roomId: m.roomId, members, seq: m.seq, origin: this.instanceId, event: messageEvent(m) };
       this.hub.ingest(env);
       this.bus.publish(env);
       const recipients = members.filter((id) => id !== m.senderId);
-      if (recipients.length > 0) void this.notifyOffline(m, recipients);
+      if (recipients.length > 0) toCheck.push({ message: m, recipients });
     }
+    // one presence lookup for the whole batch
+    if (toCheck.length > 0) void this.notifyOffline(toCheck);
   }
 
   /**
@@ -508,20 +511,28 @@ export class ChatService {
     return result;
   }
 
-  private async notifyOffline(m: StoredMessage, recipients: string[]): Promise<void> {
-    const online = await this.onlineForNotify(recipients);
-    for (const recipientId of recipients) {
-      // unknown (Redis down) is not offline: better no push than a push to someone chatting
-      if (online.get(recipientId) !== false) continue;
-      this.bus.notify({
-        recipientId,
-        roomId: m.roomId,
-        messageId: String(m.id),
-        senderId: m.senderId,
-        senderName: this.knownUsers.get(m.senderId)?.name ?? m.senderId,
-        preview: m.content.slice(0, 140),
-        createdAt: m.createdAt.toISOString(),
-      });
+  private async notifyOffline(batch: Array<{ message: StoredMessage; recipients: string[] }>): Promise<void> {
+    let online: Map<string, boolean | null>;
+    try {
+      online = await this.onlineForNotify([...new Set(batch.flatMap((b) => b.recipients))]);
+    } catch (err) {
+      this.logger.warn({ err }, 'presence lookup for push notifications failed');
+      return;
+    }
+    for (const { message: m, recipients } of batch) {
+      for (const recipientId of recipients) {
+        // unknown (Redis down) is not offline: better no push than a push to someone chatting
+        if (online.get(recipientId) !== false) continue;
+        this.bus.notify({
+          recipientId,
+          roomId: m.roomId,
+          messageId: String(m.id),
+          senderId: m.senderId,
+          senderName: this.knownUsers.get(m.senderId)?.name ?? m.senderId,
+          preview: m.content.slice(0, 140),
+          createdAt: m.createdAt.toISOString(),
+        });
+      }
     }
   }
 
