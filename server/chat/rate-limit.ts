@@ -1,3 +1,6 @@
+/** one function for every bucket: a default of `() => performance.now()` is a closure per bucket */
+const monotonicNow = () => performance.now();
+
 /** Token bucket: `rate` tokens per second, holding at most `burst`. One per connection. */
 export class TokenBucket {
   private tokens: number;
@@ -6,7 +9,7 @@ export class TokenBucket {
   constructor(
     private readonly rate: number,
     private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = this.now();

@@ -16,7 +16,7 @@ import type { AuthUser, TokenService } from '../auth/tokens.js';
 import { bearerToken, TokenError } from '../auth/tokens.js';
 import { ChatError, type ChatErrorCode } from '../chat/errors.js';
 import type { SendErrorEvent } from '../chat/events.js';
-import type { Outgoing, RoomSubscriptionHandle } from '../chat/hub.js';
+import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
 import { TokenBucket } from '../chat/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
@@ -187,17 +187,30 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
   }
 }
 
-/** a hub sink that renders each event once per destination and splices in the subscription */
-function stompSink(session: StompSession<StompPrincipal>, subId: string, destination: string, userId: string) {
-  return {
-    userId,
-    deliver(out: Outgoing) {
-      const prepared = out.cached<PreparedMessage>(destination, () =>
-        prepareMessage({ destination, 'content-type': 'application/json' }, out.json),
-      );
-      session.deliver(subId, prepared);
-    },
-  };
+/**
+ * A hub sink that renders each event once per destination and splices in the subscription.
+ * A class rather than an object literal with a `deliver` closure: one fewer closure and context
+ * per subscription of every idle connection.
+ */
+class StompSink implements Sink {
+  constructor(
+    private readonly session: StompSession<StompPrincipal>,
+    private readonly subId: string,
+    private readonly destination: string,
+    readonly userId: string,
+  ) {}
+
+  deliver(out: Outgoing): void {
+    const destination = this.destination;
+    const prepared = out.cached<PreparedMessage>(destination, () =>
+      prepareMessage({ destination, 'content-type': 'application/json' }, out.json),
+    );
+    this.session.deliver(this.subId, prepared);
+  }
+}
+
+function stompSink(session: StompSession<StompPrincipal>, subId: string, destination: string, userId: string): Sink {
+  return new StompSink(session, subId, destination, userId);
 }
 
 function toStompError(err: unknown, context: string): unknown {

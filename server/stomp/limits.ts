@@ -62,10 +62,15 @@ export const DEFAULT_LIMITS: Readonly<StompLimits> = Object.freeze({
   disconnectGraceMs: 5_000,
 });
 
+/** Objects this module returned: the endpoint resolves once and every session shares the result. */
+const resolved = new WeakSet<object>();
+
 export function resolveLimits(overrides: Partial<StompLimits> = {}): StompLimits {
+  if (resolved.has(overrides)) return overrides as StompLimits;
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`stomp limit ${name} must be a non-negative number`);
   }
+  resolved.add(limits);
   return limits;
 }

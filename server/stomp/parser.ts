@@ -63,6 +63,11 @@ const COMMANDS: ReadonlySet<string> = new Set(CLIENT_COMMANDS);
 const MAX_COMMAND_LINE = 16;
 const CONTENT_LENGTH = /^\d{1,10}$/;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Headers between frames: shared, never written to (every frame's headers get a new Map when its
+ * command line is read), so an idle connection's parser holds no Map of its own.
+ */
+const NO_HEADERS: Map<string, string> = new Map();
 
 export class StompParser {
   /** STOMP 1.0 had no header escaping; the session clears this when it negotiates 1.0. */
@@ -76,7 +81,7 @@ export class StompParser {
   private frameBytes = 0;
   private command: ClientCommand = 'SEND';
   private rawHeaders = false;
-  private headers = new Map<string, string>();
+  private headers = NO_HEADERS;
   private headerCount = 0;
   private fixedBody: Buffer = EMPTY;
   private fixedFilled = 0;
@@ -114,7 +119,7 @@ export class StompParser {
     this.lineParts = [];
     this.bodyParts = [];
     this.fixedBody = EMPTY;
-    this.headers = new Map();
+    this.headers = NO_HEADERS;
   }
 
   private consume(data: Buffer): void {
@@ -304,7 +309,7 @@ export class StompParser {
   private emit(body: Buffer): void {
     const frame: StompFrame = { command: this.command, headers: this.headers, body };
     this.state = State.Idle;
-    this.headers = new Map();
+    this.headers = NO_HEADERS;
     this.bodyParts = [];
     this.fixedBody = EMPTY;
     this.callbacks.onFrame(frame);

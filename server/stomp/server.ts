@@ -75,34 +75,10 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
       ws.close(1001, 'server shutting down');
       return;
     }
-    // Frames produced in one tick (a MESSAGE and the RECEIPT of the same SEND, a burst of
-    // fan-out) leave in one write: the socket is corked at the first frame and uncorked on the
-    // next tick. Still one STOMP frame per WebSocket message; only the syscalls are shared.
-    const socket = (ws as unknown as { _socket?: Duplex })._socket;
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      socket?.uncork();
-    };
-    const transport: StompTransport = {
-      send: (data, binary) => {
-        if (socket && !corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        ws.send(data, { binary });
-      },
-      close: (code, reason) => ws.close(code, reason),
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      ping: () => ws.ping(),
-    };
     const session = new StompSession<P>({
       id: randomUUID(),
       app: options.app,
-      transport,
+      transport: new WsTransport(ws),
       scheduler,
       request,
       subprotocol: ws.protocol,
@@ -148,6 +124,55 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
     },
     sessionCount: () => sessions.size,
   };
+}
+
+/**
+ * The socket ↔ session adapter, one per connection. A class, so its methods live on the
+ * prototype: the object literal of arrow functions it replaces cost four closures, a context
+ * and a dictionary-mode property store per connection (~0.7 KB of every idle session).
+ *
+ * Frames produced in one tick (a MESSAGE and the RECEIPT of the same SEND, a burst of
+ * fan-out) leave in one write: the socket is corked at the first frame and uncorked on the
+ * next tick. Still one STOMP frame per WebSocket message; only the syscalls are shared.
+ */
+class WsTransport implements StompTransport {
+  private readonly socket: Duplex | undefined;
+  private corked = false;
+
+  constructor(private readonly ws: WebSocket) {
+    this.socket = (ws as unknown as { _socket?: Duplex })._socket;
+  }
+
+  send(data: Buffer, binary: boolean): void {
+    if (this.socket && !this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.ws.send(data, { binary });
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  ping(): void {
+    this.ws.ping();
+  }
+
+  /** @internal */
+  uncork(): void {
+    this.corked = false;
+    this.socket?.uncork();
+  }
+}
+
+function uncork(transport: WsTransport): void {
+  transport.uncork();
 }
 
 function toBuffer(data: RawData): Buffer {

@@ -73,6 +73,14 @@ const SUBPROTOCOL_VERSIONS: Readonly<Record<string, StompVersion>> = {
 const ACK_MODES: ReadonlySet<string> = new Set<AckMode>(['auto', 'client', 'client-individual']);
 const HEART_BEAT = /^\s*(\d{1,9})\s*,\s*(\d{1,9})\s*$/;
 const MAX_CLOSE_REASON_BYTES = 123;
+/**
+ * Shared empty stand-ins for per-session collections that most sessions never use (an idle
+ * chat connection has no unacked message, transaction or SEND in flight): an empty Map is
+ * ~180 bytes, so each session gets its own only when it adds the first entry. Never written to.
+ */
+const NO_PENDING_ACKS: Map<string, string> = new Map();
+const NO_TRANSACTIONS: Map<string, StompFrame[]> = new Map();
+const NO_SENDS: Set<Promise<void>> = new Set();
 
 type CloseListener = (error: StompError | undefined) => void;
 type SettledSend = Promise<void>;
@@ -81,7 +89,8 @@ export class StompSession<P = unknown> {
   readonly id: string;
   private readonly app: StompApplication<P>;
   private readonly transport: StompTransport;
-  private readonly request: IncomingMessage;
+  /** Only needed by CONNECT; dropped then, so a live session does not keep the upgrade request. */
+  private request: IncomingMessage | undefined;
   private readonly limits: StompLimits;
   private readonly logger: StompLogger;
   private readonly serverName: string;
@@ -103,9 +112,9 @@ export class StompSession<P = unknown> {
 
   private readonly subs = new Map<string, LiveSubscription>();
   /** ack id → subscription id, in delivery order; bounded by `maxPendingAcks`. */
-  private readonly pendingAcks = new Map<string, string>();
-  private readonly transactions = new Map<string, StompFrame[]>();
-  private readonly inflight = new Set<SettledSend>();
+  private pendingAcks = NO_PENDING_ACKS;
+  private transactions = NO_TRANSACTIONS;
+  private inflight: Set<SettledSend> = NO_SENDS;
   private queue: StompFrame[] = [];
   private busy = false;
   private messageSeq = 0;
@@ -119,7 +128,8 @@ export class StompSession<P = unknown> {
   private sendEveryMs = 0;
   /** Negotiated: the client sends at least every `expectEveryMs` (0 = no promise). */
   private expectEveryMs = 0;
-  private readonly closeListeners: CloseListener[] = [];
+  /** Replaced, not pushed to: a pushed-to array reserves room for 17 listeners. */
+  private closeListeners: readonly CloseListener[] = [];
 
   constructor(options: StompSessionOptions<P>) {
     this.id = options.id;
@@ -202,10 +212,10 @@ export class StompSession<P = unknown> {
 
   /** Registers a listener for the end of the session; returns a function that removes it. */
   onClose(listener: CloseListener): () => void {
-    this.closeListeners.push(listener);
+    this.closeListeners = this.closeListeners.concat(listener);
     return () => {
       const at = this.closeListeners.indexOf(listener);
-      if (at !== -1) this.closeListeners.splice(at, 1);
+      if (at !== -1) this.closeListeners = this.closeListeners.filter((_, i) => i !== at);
     };
   }
 
@@ -255,6 +265,8 @@ export class StompSession<P = unknown> {
   private drain(): void {
     while (!this.busy && this.queue.length > 0 && this._state !== 'closed') {
       const frame = this.queue.shift()!;
+      // a drained queue keeps its grown backing store; a fresh array holds none
+      if (this.queue.length === 0) this.queue = [];
       let pending: Promise<void> | void;
       try {
         pending = this.handle(frame);
@@ -316,7 +328,9 @@ export class StompSession<P = unknown> {
     const sx = this.limits.heartbeatSendMs;
     const sy = this.limits.heartbeatReceiveMs;
 
-    const { principal, userName } = await this.app.connect({ headers, request: this.request, sessionId: this.id });
+    const request = this.request!;
+    this.request = undefined;
+    const { principal, userName } = await this.app.connect({ headers, request, sessionId: this.id });
     this._principal = principal;
     this._userName = userName;
     this.appKnows = true;
@@ -401,6 +415,7 @@ export class StompSession<P = unknown> {
       .finally(() => {
         this.inflight.delete(settled);
       });
+    if (this.inflight === NO_SENDS) this.inflight = new Set();
     this.inflight.add(settled);
     return settled;
   }
@@ -492,6 +507,7 @@ export class StompSession<P = unknown> {
       }
     }
     sub.pending!.add(ackId);
+    if (this.pendingAcks === NO_PENDING_ACKS) this.pendingAcks = new Map();
     this.pendingAcks.set(ackId, sub.id);
   }
 
@@ -530,6 +546,7 @@ export class StompSession<P = unknown> {
     if (this.transactions.size >= this.limits.maxTransactions) {
       throw new StompError('TOO_MANY_TRANSACTIONS', `at most ${this.limits.maxTransactions} open transactions`);
     }
+    if (this.transactions === NO_TRANSACTIONS) this.transactions = new Map();
     this.transactions.set(txId, []);
     this.receiptFor(frame);
   }
@@ -711,6 +728,7 @@ export class StompSession<P = unknown> {
   private release(): void {
     this.timer.cancel();
     this.parser.destroy();
+    this.request = undefined;
     this.queue = [];
     // Open transactions are aborted (spec §BEGIN: implicitly aborted on disconnect).
     this.transactions.clear();
@@ -735,7 +753,9 @@ export class StompSession<P = unknown> {
         this.logger.error({ err: hookError, sessionId: this.id }, 'stomp disconnected hook failed');
       }
     }
-    for (const listener of this.closeListeners.splice(0)) {
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    for (const listener of listeners) {
       try {
         listener(error);
       } catch (hookError) {
