@@ -10,7 +10,6 @@ import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/sessio
 import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
 import { ChatService } from './chat/service.js';
-import { SharedWindowLimiter } from './chat/shared-limiter.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
@@ -126,11 +125,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       maxAttempts: env.MAIL_MAX_ATTEMPTS,
       retryBaseMs: env.MAIL_RETRY_BASE_MS,
       ratePerHour: env.INQUIRY_RATE_PER_HOUR,
-      limiter: new SharedWindowLimiter(
-        presence.redis,
-        { name: 'inquiries', limit: env.INQUIRY_RATE_PER_HOUR, windowMs: 3_600_000 },
-        logger.child({ module: 'inquiries' }),
-      ),
+      redis: presence.redis,
     });
     inquiries.start();
     closers.push({ name: 'inquiries', close: () => inquiries.close() });

@@ -8,12 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { WindowLimiter } from './rate-limit.js';
 
-export interface Limiter {
-  /** true when one more is allowed for `key` (and counts it) */
-  take(key: string): Promise<boolean>;
-}
-
-export class SharedWindowLimiter implements Limiter {
+export class SharedWindowLimiter {
   private readonly local: WindowLimiter;
   private fallbackLogged = false;
 
@@ -26,6 +21,7 @@ export class SharedWindowLimiter implements Limiter {
     this.local = new WindowLimiter(opts.limit, opts.windowMs);
   }
 
+  /** true when one more is allowed for `key` (and counts it) */
   async take(key: string): Promise<boolean> {
     const now = this.now();
     if (this.redis && this.redis.status === 'ready') {

@@ -94,7 +94,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
         sinceId = parsed.data;
       }
       try {
-        const handle = await this.chat.subscribeRoom(user.id, roomId.data, stompSink(session, sub.id, destination, user.id), sinceId);
+        const handle = await this.chat.subscribeRoom(user.id, roomId.data, new StompSink(session, sub.id, destination, user.id), sinceId);
         handles.set(sub.id, handle);
       } catch (err) {
         throw toStompError(err, `cannot subscribe to ${destination}`);
@@ -102,7 +102,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       return;
     }
     if (destination === USER_EVENTS) {
-      handles.set(sub.id, this.chat.subscribeUser(stompSink(session, sub.id, destination, user.id)));
+      handles.set(sub.id, this.chat.subscribeUser(new StompSink(session, sub.id, destination, user.id)));
       return;
     }
     if (destination === USER_ERRORS) {
@@ -207,10 +207,6 @@ class StompSink implements Sink {
     );
     this.session.deliver(this.subId, prepared);
   }
-}
-
-function stompSink(session: StompSession<StompPrincipal>, subId: string, destination: string, userId: string): Sink {
-  return new StompSink(session, subId, destination, userId);
 }
 
 function toStompError(err: unknown, context: string): unknown {

@@ -38,8 +38,8 @@
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { ChatError } from '../chat/errors.js';
-import { WindowLimiter } from '../chat/rate-limit.js';
-import type { Limiter } from '../chat/shared-limiter.js';
+import type { Redis } from 'ioredis';
+import { SharedWindowLimiter } from '../chat/shared-limiter.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport, OutgoingMail } from '../mail/transport.js';
 
@@ -84,8 +84,8 @@ export interface InquiryServiceOptions {
   retryBaseMs: number;
   /** inquiries one author (user id, or email when anonymous) may create per hour */
   ratePerHour: number;
-  /** counts `ratePerHour` across instances (Redis); default: in this process only */
-  limiter?: Limiter;
+  /** where `ratePerHour` is counted across instances; without it, in this process only */
+  redis?: Redis | null;
   /** ceiling of the retry delay; default 1 h */
   retryCapMs?: number;
   /** how often the worker looks for due inquiries; create() wakes it at once anyway. Default 1.5 s */
@@ -131,7 +131,7 @@ export class InquiryService {
   private readonly retryCapMs: number;
   private readonly pollMs: number;
   private readonly leaseMs: number;
-  private readonly limiter: Limiter;
+  private readonly limiter: SharedWindowLimiter;
 
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -152,7 +152,7 @@ export class InquiryService {
     this.retryCapMs = opts.retryCapMs ?? HOUR_MS;
     this.pollMs = opts.pollMs ?? 1_500;
     this.leaseMs = opts.leaseMs ?? 120_000;
-    this.limiter = opts.limiter ?? localLimiter(opts.ratePerHour, HOUR_MS);
+    this.limiter = new SharedWindowLimiter(opts.redis ?? null, { name: 'inquiries', limit: opts.ratePerHour, windowMs: HOUR_MS }, opts.logger);
   }
 
   // ---------------------------------------------------------------- API
@@ -524,9 +524,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
-}
-
-function localLimiter(limit: number, windowMs: number): Limiter {
-  const window = new WindowLimiter(limit, windowMs);
-  return { take: async (key) => window.take(key) };
 }
