@@ -54,10 +54,10 @@ interface SocketData {
 
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-const joinInput = z.object({ roomId, since: messageId.nullish() });
-const roomInput = z.object({ roomId });
-const sendInput = z.object({ roomId, content, clientMsgId: clientMsgId.nullish() });
-const readInput = z.object({ roomId, messageId });
+export const joinInput = z.object({ roomId, since: messageId.nullish() });
+export const roomInput = z.object({ roomId });
+export const sendInput = z.object({ roomId, content, clientMsgId: clientMsgId.nullish() });
+export const readInput = z.object({ roomId, messageId });
 
 export interface SocketIoBridgeOptions {
   chat: ChatService;
