@@ -1,0 +1,334 @@
+/**
+ * Builds the AsyncAPI 3.0 document of the real-time surface: STOMP 1.2 frames and destinations at
+ * /ws-stomp, the Socket.IO namespace /chat, and the Kafka topics. Operations are described from
+ * the service's side (`receive`: a client sends it; `send`: the service sends it). Payload
+ * schemas come from the zod schemas the server validates with (inputs) and emits (events).
+ * A new destination or event is one entry in `stompDestinations` / `socketEvents` below.
+ */
+import { z } from 'zod';
+import { userDeleteObject, userUpdateObject } from '../../server/bus/account-events.js';
+import { chatErrorCodes } from '../../server/chat/errors.js';
+import {
+  messageEventSchema,
+  offlineNotificationSchema,
+  presenceEventSchema,
+  readEventSchema,
+  roomEnvelopeSchema,
+  roomEventSchema,
+  sendErrorEventSchema,
+  typingEventSchema,
+} from '../../server/chat/event-schemas.js';
+import { messageBody, readBody } from '../../server/chat/validation.js';
+import { joinInput, readInput, roomInput, sendInput } from '../../server/socketio/bridge.js';
+import { STOMP_ERRORS } from '../../server/stomp/errors.js';
+import { EXAMPLE, exampleMessage, jsonSchema, type JsonSchema } from './schema.js';
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') => jsonSchema(s, 'draft-07', io);
+const ref = (path: string) => ({ $ref: `#/${path}` });
+const headers = (props: Record<string, JsonSchema>, required: string[]): JsonSchema => ({ type: 'object', properties: props, required });
+const str = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type: 'string', description, ...extra });
+const roomIdParam = { roomId: { description: 'a room id (UUID) returned by rooms.open' } };
+
+// ---------------------------------------------------------------- STOMP frames
+
+const messageFrameHeaders = headers(
+  {
+    subscription: str('the id of the SUBSCRIBE'),
+    'message-id': str('unique per connection'),
+    destination: str('the subscribed destination'),
+    'content-type': { const: 'application/json' },
+    ack: str('present for ack modes client and client-individual: the id to ACK/NACK'),
+  },
+  ['subscription', 'message-id', 'destination', 'content-type'],
+);
+
+const sendFrameHeaders = (destination: string) =>
+  headers(
+    {
+      destination: str(`\`${destination}\``),
+      'content-type': { const: 'application/json' },
+      receipt: str('ask for a RECEIPT, sent only after the message is durably stored'),
+    },
+    ['destination'],
+  );
+
+/** a MESSAGE frame carrying a JSON event */
+const messageFrame = (name: string, title: string, payload: JsonSchema, example: { destination: string; payload: unknown }) => ({
+  name,
+  title,
+  'x-stomp-command': 'MESSAGE',
+  contentType: 'application/json',
+  headers: messageFrameHeaders,
+  payload,
+  examples: [{ name, headers: { subscription: 'sub-0', 'message-id': '3', destination: example.destination, 'content-type': 'application/json' }, payload: example.payload }],
+});
+
+const roomDest = `/sub/chat/room/${EXAMPLE.roomId}`;
+const stompEvents = {
+  message: messageFrame('message', 'A stored message', schema(messageEventSchema), { destination: roomDest, payload: exampleMessage }),
+  read: messageFrame('read', 'A read mark moved', schema(readEventSchema), { destination: roomDest, payload: { type: 'read', roomId: EXAMPLE.roomId, userId: EXAMPLE.seller, messageId: '1' } }),
+  typing: messageFrame('typing', 'A member is typing', schema(typingEventSchema), { destination: roomDest, payload: { type: 'typing', roomId: EXAMPLE.roomId, userId: EXAMPLE.buyer } }),
+  presence: messageFrame('presence', 'A member came online or went offline', schema(presenceEventSchema), {
+    destination: roomDest,
+    payload: { type: 'presence', roomId: EXAMPLE.roomId, userId: EXAMPLE.seller, online: true },
+  }),
+  sendError: messageFrame('sendError', 'A SEND of the caller was refused', schema(sendErrorEventSchema), {
+    destination: '/user/queue/errors',
+    payload: { type: 'error', code: 'BAD_REQUEST', message: 'content: content must not be empty', destination: `/pub/room/${EXAMPLE.roomId}/message`, receipt: 'r-7', clientMsgId: 'c-7' },
+  }),
+};
+
+const frames = {
+  connect: {
+    name: 'connect',
+    title: 'CONNECT (or STOMP)',
+    summary: 'Opens the session. The token comes from `Authorization: Bearer <jwt>`, the JWT as `passcode`, or the web session cookie.',
+    'x-stomp-command': 'CONNECT',
+    headers: headers(
+      {
+        'accept-version': str('comma-separated, e.g. 1.2,1.1,1.0'),
+        host: str('optional'),
+        'heart-beat': str('cx,cy in ms: what the client sends / wants; 0 = none', { pattern: '^\\d+,\\d+$' }),
+        Authorization: str('Bearer <jwt>'),
+        passcode: str('the JWT, for clients that cannot set other headers'),
+      },
+      [],
+    ),
+    examples: [{ name: 'bearer', summary: 'a mobile client with a token', headers: { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '10000,10000', Authorization: `Bearer ${EXAMPLE.jwt}` } }],
+  },
+  connected: {
+    name: 'connected',
+    title: 'CONNECTED',
+    'x-stomp-command': 'CONNECTED',
+    headers: headers(
+      {
+        version: { enum: ['1.2', '1.1', '1.0'] },
+        'heart-beat': str('sx,sy as negotiated (STOMP 1.2 §Heart-beating)', { pattern: '^\\d+,\\d+$' }),
+        server: str('server name and version'),
+        session: str('session id'),
+        'user-name': str('the verified user id'),
+      },
+      ['version', 'heart-beat', 'server', 'session', 'user-name'],
+    ),
+    examples: [{ name: 'connected', headers: { version: '1.2', 'heart-beat': '10000,10000', server: 'reuse-chat/0.1.0', session: 's-3f9a', 'user-name': EXAMPLE.buyer } }],
+  },
+  subscribe: {
+    name: 'subscribe',
+    title: 'SUBSCRIBE',
+    summary: 'Members only for rooms: anyone else gets ERROR and the connection closes.',
+    'x-stomp-command': 'SUBSCRIBE',
+    headers: headers(
+      {
+        id: str('any id (some clients use the destination)'),
+        destination: str('/sub/chat/room/{roomId}, /user/queue/events or /user/queue/errors'),
+        ack: { enum: ['auto', 'client', 'client-individual'] },
+        'x-since': str('rooms only: first deliver every stored message after this message id, in order, then live ones', { pattern: '^\\d+$' }),
+      },
+      ['id', 'destination'],
+    ),
+    examples: [
+      { name: 'room', summary: 'a room, resuming after message 0', headers: { id: 'sub-0', destination: roomDest, 'x-since': '0' } },
+      { name: 'events', summary: "the caller's events from all rooms", headers: { id: 'sub-1', destination: '/user/queue/events' } },
+      { name: 'errors', summary: "rejections of the caller's SENDs", headers: { id: 'sub-2', destination: '/user/queue/errors' } },
+    ],
+  },
+  receipt: {
+    name: 'receipt',
+    title: 'RECEIPT',
+    summary: 'For a SEND: only after the message is committed. A refused SEND gets none (see /user/queue/errors).',
+    'x-stomp-command': 'RECEIPT',
+    headers: headers({ 'receipt-id': str('the `receipt` header of the frame') }, ['receipt-id']),
+    examples: [{ name: 'receipt', headers: { 'receipt-id': 'r-1' } }],
+  },
+  error: {
+    name: 'error',
+    title: 'ERROR',
+    summary: 'A protocol violation or refused CONNECT/SUBSCRIBE; the connection closes after it.',
+    'x-stomp-command': 'ERROR',
+    contentType: 'text/plain',
+    headers: headers(
+      {
+        message: str('short, for humans'),
+        'x-error-code': { type: 'string', enum: Object.keys(STOMP_ERRORS), description: 'stable code to match on' },
+        'receipt-id': str('when the failing frame asked for a receipt'),
+        'content-type': { const: 'text/plain' },
+      },
+      ['message', 'x-error-code'],
+    ),
+    payload: { type: 'string', description: 'details' },
+    examples: [
+      {
+        name: 'badToken',
+        summary: 'CONNECT with a token that is not valid',
+       
+        headers: { message: 'authentication failed', 'x-error-code': 'AUTH_FAILED', 'content-type': 'text/plain' },
+        payload: 'token is not valid',
+      },
+    ],
+  },
+};
+
+const send = (name: string, title: string, destination: string, body: z.ZodType | JsonSchema, payload: unknown, summary: string) => ({
+  name,
+  title,
+  summary,
+  'x-stomp-command': 'SEND',
+  contentType: 'application/json',
+  headers: sendFrameHeaders(destination),
+  payload: body instanceof z.ZodType ? schema(body, 'input') : body,
+  examples: [
+    {
+      name,
+     
+      headers: { destination: destination.replace('{roomId}', EXAMPLE.roomId), 'content-type': 'application/json', receipt: `r-${name}` },
+      payload,
+    },
+  ],
+});
+
+const sends = {
+  sendMessage: send(
+    'sendMessage',
+    'SEND a message',
+    '/pub/room/{roomId}/message',
+    messageBody,
+    { content: 'Could you do 120?', clientMsgId: 'b1a7c3d2-0e4f-4a6b-8c9d-1e2f3a4b5c6d' },
+    'content 1..2000 characters after trimming (`message` is an alias); a repeated clientMsgId is stored once and answered with the original',
+  ),
+  sendRead: send('sendRead', 'SEND a read mark', '/pub/room/{roomId}/read', readBody, { messageId: '1' }, 'moves the read mark forward only'),
+  sendTyping: send('sendTyping', 'SEND typing', '/pub/room/{roomId}/typing', { type: 'object' }, {}, 'tells the room the caller is typing'),
+};
+
+// ---------------------------------------------------------------- Socket.IO
+
+const ackError = z.object({ ok: z.literal(false), error: z.object({ code: z.enum(Object.keys(chatErrorCodes) as [string, ...string[]]), message: z.string() }) });
+const ack = (ok: z.ZodRawShape) => schema(z.union([z.object({ ok: z.literal(true), ...ok }), ackError]));
+
+const socketEvent = (name: string, payload: z.ZodType, example: unknown, summary: string) => ({
+  name,
+  title: `${name} (client → server, with acknowledgement)`,
+  summary,
+  payload: schema(payload, 'input'),
+  examples: [{ name, payload: example }],
+});
+const socketAck = (name: string, payload: JsonSchema, example: unknown) => ({ name, title: `acknowledgement of ${name.replace(/Ack$/, '')}`, payload, examples: [{ name, payload: example }] });
+
+const socketMessages = {
+  roomJoin: socketEvent('room:join', joinInput, { roomId: EXAMPLE.roomId, since: '0' }, 'join a room (members only); `since` replays stored messages after that id first'),
+  roomLeave: socketEvent('room:leave', roomInput, { roomId: EXAMPLE.roomId }, 'stop receiving a room'),
+  messageSend: socketEvent('message:send', sendInput, { roomId: EXAMPLE.roomId, content: 'See you at 6?', clientMsgId: 'sio-1' }, 'store and deliver a message'),
+  messageRead: socketEvent('message:read', readInput, { roomId: EXAMPLE.roomId, messageId: '1' }, 'move the read mark forward'),
+  typing: socketEvent('typing', roomInput, { roomId: EXAMPLE.roomId }, 'tell the room the caller is typing'),
+  okAck: socketAck('okAck', ack({}), { ok: true }),
+  sendAck: socketAck('sendAck', ack({ message: messageEventSchema }), { ok: true, message: exampleMessage }),
+  readAck: socketAck('readAck', ack({ lastReadMessageId: z.string() }), { ok: true, lastReadMessageId: '1' }),
+  roomEvent: { name: 'room:event', title: 'room:event (server → client)', summary: 'the same JSON events as STOMP MESSAGE bodies', payload: schema(roomEventSchema), examples: [{ name: 'room:event', payload: exampleMessage }] },
+};
+
+/** client event → [message key, ack message key] */
+const socketOps: Record<string, [keyof typeof socketMessages, keyof typeof socketMessages]> = {
+  roomJoin: ['roomJoin', 'okAck'],
+  roomLeave: ['roomLeave', 'okAck'],
+  messageSend: ['messageSend', 'sendAck'],
+  messageRead: ['messageRead', 'readAck'],
+  typing: ['typing', 'okAck'],
+};
+
+// ---------------------------------------------------------------- Kafka
+
+const bareEmail = userDeleteObject.shape.email;
+const kafkaMessages = {
+  roomEnvelope: { name: 'roomEnvelope', title: 'a room event between instances, keyed by room id', payload: schema(roomEnvelopeSchema) },
+  offlineNotification: { name: 'offlineNotification', title: 'for the push service, keyed by recipient id', payload: schema(offlineNotificationSchema) },
+  userDelete: { name: 'userDelete', title: "an account was deleted: its memberships are removed", payload: schema(z.union([userDeleteObject, bareEmail])), examples: [{ name: 'object', payload: { email: 'alice@example.com' } }] },
+  userUpdate: { name: 'userUpdate', title: "an account's email changed: its memberships are re-keyed", payload: schema(userUpdateObject), examples: [{ name: 'object', payload: { oldEmail: 'alice@example.com', newEmail: 'alice.kim@example.com' } }] },
+};
+
+// ---------------------------------------------------------------- the document
+
+/** STOMP destinations: channel key → address, messages, the service's action */
+const stompDestinations: Record<string, { address: string; messages: Record<string, unknown>; action: 'send' | 'receive'; summary: string; reply?: boolean }> = {
+  room: { address: '/sub/chat/room/{roomId}', messages: { message: stompEvents.message, read: stompEvents.read, typing: stompEvents.typing, presence: stompEvents.presence }, action: 'send', summary: 'room events to the members subscribed' },
+  userEvents: {
+    address: '/user/queue/events',
+    messages: { message: stompEvents.message, read: stompEvents.read, presence: stompEvents.presence },
+    action: 'send',
+    summary: "the caller's events from all their rooms (room lists, badges): messages, read marks, presence; not typing",
+  },
+  userErrors: { address: '/user/queue/errors', messages: { sendError: stompEvents.sendError }, action: 'send', summary: "rejections of the caller's SENDs, naming receipt and clientMsgId" },
+  roomMessage: { address: '/pub/room/{roomId}/message', messages: { sendMessage: sends.sendMessage }, action: 'receive', summary: 'send a message', reply: true },
+  roomRead: { address: '/pub/room/{roomId}/read', messages: { sendRead: sends.sendRead }, action: 'receive', summary: 'mark read', reply: true },
+  roomTyping: { address: '/pub/room/{roomId}/typing', messages: { sendTyping: sends.sendTyping }, action: 'receive', summary: 'typing', reply: true },
+};
+
+export function buildAsyncApi(version: string): Record<string, unknown> {
+  const channels: Record<string, unknown> = {
+    stompSession: { address: '/ws-stomp', title: 'STOMP session frames', servers: [ref('servers/stomp')], messages: { ...frames } },
+  };
+  const operations: Record<string, unknown> = {
+    connect: { action: 'receive', channel: ref('channels/stompSession'), summary: 'CONNECT → CONNECTED, or ERROR and close', messages: [ref('channels/stompSession/messages/connect')], reply: { channel: ref('channels/stompSession'), messages: [ref('channels/stompSession/messages/connected'), ref('channels/stompSession/messages/error')] } },
+    subscribe: { action: 'receive', channel: ref('channels/stompSession'), summary: 'SUBSCRIBE to a destination below', messages: [ref('channels/stompSession/messages/subscribe')] },
+    error: { action: 'send', channel: ref('channels/stompSession'), summary: 'ERROR, then the connection closes', messages: [ref('channels/stompSession/messages/error')] },
+  };
+  for (const [key, d] of Object.entries(stompDestinations)) {
+    channels[key] = { address: d.address, summary: d.summary, servers: [ref('servers/stomp')], messages: d.messages, ...(d.address.includes('{roomId}') ? { parameters: roomIdParam } : {}) };
+    operations[key] = {
+      action: d.action,
+      channel: ref(`channels/${key}`),
+      summary: d.summary,
+      messages: Object.keys(d.messages).map((m) => ref(`channels/${key}/messages/${m}`)),
+      ...(d.reply ? { reply: { channel: ref('channels/stompSession'), messages: [ref('channels/stompSession/messages/receipt')] } } : {}),
+    };
+  }
+  channels.chatNamespace = { address: '/chat', title: 'Socket.IO namespace /chat (path /socket.io, auth: { token })', servers: [ref('servers/socketio')], messages: socketMessages };
+  for (const [op, [msg, ackMsg]] of Object.entries(socketOps)) {
+    operations[`socketio_${op}`] = {
+      action: 'receive',
+      channel: ref('channels/chatNamespace'),
+      summary: (socketMessages[msg] as { summary?: string }).summary ?? msg,
+      messages: [ref(`channels/chatNamespace/messages/${msg}`)],
+      reply: { channel: ref('channels/chatNamespace'), messages: [ref(`channels/chatNamespace/messages/${ackMsg}`)] },
+    };
+  }
+  operations.socketio_roomEvent = { action: 'send', channel: ref('channels/chatNamespace'), messages: [ref('channels/chatNamespace/messages/roomEvent')] };
+
+  const kafka: Array<[string, string, keyof typeof kafkaMessages, 'send' | 'receive', string]> = [
+    ['roomEvents', 'chat.room-events', 'roomEnvelope', 'send', 'every room event, keyed by room id; every instance consumes all (its own group) and delivers to local subscribers'],
+    ['notifications', 'chat.notifications', 'offlineNotification', 'send', 'a message for a recipient with no live session, keyed by recipient id'],
+    ['userDelete', 'user-delete', 'userDelete', 'receive', 'from the user service; one consumer group shared by all instances'],
+    ['userUpdate', 'user-update', 'userUpdate', 'receive', 'from the user service; one consumer group shared by all instances'],
+  ];
+  for (const [key, topic, msg, action, summary] of kafka) {
+    channels[key] = { address: topic, summary: `${summary} (topic names take KAFKA_TOPIC_PREFIX)`, servers: [ref('servers/kafka')], messages: { [msg]: kafkaMessages[msg] } };
+    operations[`kafka_${key}`] = { action, channel: ref(`channels/${key}`), summary, messages: [ref(`channels/${key}/messages/${msg}`)] };
+  }
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Re:Use Chat real-time API',
+      version,
+      description: [
+        'STOMP 1.2 over WebSocket at `/ws-stomp`, Socket.IO at `/socket.io` (namespace `/chat`) and the Kafka topics of Re:Use Chat.',
+        'Operations are from the service\'s side: `receive` is what clients send, `send` what the service sends.',
+        'STOMP messages name their frame in `x-stomp-command`; message headers are the frame headers.',
+        `Examples use \`${EXAMPLE.roomId}\` for a room returned by rooms.open; client frames and events are sent by its buyer (\`${EXAMPLE.buyer}\`), whose token \`${EXAMPLE.jwt}\` stands for.`,
+        'The HTTP side (tRPC, health) is described in openapi.yaml.',
+      ].join('\n'),
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      stomp: { host: 'localhost:3000', pathname: '/ws-stomp', protocol: 'ws', description: 'STOMP 1.2; subprotocols v12.stomp, v11.stomp, v10.stomp (or none); one frame per WebSocket message from the server' },
+      socketio: { host: 'localhost:3000', pathname: '/socket.io', protocol: 'ws', description: 'Socket.IO 4, namespace /chat, auth by `auth.token` or the session cookie' },
+      kafka: { host: 'localhost:9092', protocol: 'kafka', description: 'the brokers of KAFKA_BROKERS' },
+    },
+    channels,
+    operations,
+    components: {
+      schemas: {
+        StompErrorCode: { type: 'string', enum: Object.keys(STOMP_ERRORS), description: 'x-error-code of ERROR frames (the connection closes)' },
+        SendErrorCode: { type: 'string', enum: Object.keys(chatErrorCodes), description: 'code of /user/queue/errors events and Socket.IO acks (the connection stays open)' },
+      },
+    },
+  };
+}
