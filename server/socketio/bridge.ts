@@ -1,6 +1,6 @@
 /**
  * The Socket.IO bridge: namespace `/chat` at path `/socket.io`, onto the same chat pipeline,
- * authorisation and rate limits as STOMP. Events (DESIGN.md):
+ * authorisation and rate limits as STOMP. Events (docs/contract.md):
  *   client → server, each with an acknowledgement:
  *     room:join {roomId, since?}   room:leave {roomId}
  *     message:send {roomId, content, clientMsgId?} → {ok, message} | {ok:false, error}
