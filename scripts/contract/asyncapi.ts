@@ -238,10 +238,38 @@ const socketOps: Record<string, [keyof typeof socketMessages, keyof typeof socke
 
 const bareEmail = userDeleteObject.shape.email;
 const kafkaMessages = {
-  roomEnvelope: { name: 'roomEnvelope', title: 'a room event between instances, keyed by room id', payload: schema(roomEnvelopeSchema) },
-  offlineNotification: { name: 'offlineNotification', title: 'for the push service, keyed by recipient id', payload: schema(offlineNotificationSchema) },
-  userDelete: { name: 'userDelete', title: "an account was deleted: its memberships are removed", payload: schema(z.union([userDeleteObject, bareEmail])), examples: [{ name: 'object', payload: { email: 'alice@example.com' } }] },
-  userUpdate: { name: 'userUpdate', title: "an account's email changed: its memberships are re-keyed", payload: schema(userUpdateObject), examples: [{ name: 'object', payload: { oldEmail: 'alice@example.com', newEmail: 'alice.kim@example.com' } }] },
+  roomEnvelope: {
+    name: 'roomEnvelope',
+    title: 'a room event between instances, keyed by room id',
+    payload: schema(roomEnvelopeSchema),
+    examples: [{ name: 'message', payload: { roomId: EXAMPLE.roomId, members: [EXAMPLE.buyer, EXAMPLE.seller], seq: 1, origin: 'chat-1', event: exampleMessage } }],
+  },
+  offlineNotification: {
+    name: 'offlineNotification',
+    title: 'for the push service, keyed by recipient id',
+    payload: schema(offlineNotificationSchema),
+    examples: [
+      {
+        name: 'offline',
+        payload: { recipientId: EXAMPLE.seller, roomId: EXAMPLE.roomId, messageId: '1', senderId: EXAMPLE.buyer, senderName: 'Alice', preview: exampleMessage.content, createdAt: EXAMPLE.time },
+      },
+    ],
+  },
+  userUpdate: {
+    name: 'userUpdate',
+    title: "an account's email changed: an id equal to the old email is re-keyed, profiles with it get the new one",
+    payload: schema(userUpdateObject),
+    examples: [{ name: 'object', payload: { oldEmail: 'alice@example.com', newEmail: 'alice.kim@example.com' } }],
+  },
+  userDelete: {
+    name: 'userDelete',
+    title: 'an account was deleted: the memberships of the id equal to the email, or of the profile with it, are removed',
+    payload: schema(z.union([userDeleteObject, bareEmail])),
+    examples: [
+      { name: 'object', payload: { email: 'alice.kim@example.com' } },
+      { name: 'bare', payload: 'bob@example.com' },
+    ],
+  },
 };
 
 // ---------------------------------------------------------------- the document
