@@ -218,7 +218,7 @@ const socketMessages = {
   roomLeave: socketEvent('room:leave', roomInput, { roomId: EXAMPLE.roomId }, 'stop receiving a room'),
   messageSend: socketEvent('message:send', sendInput, { roomId: EXAMPLE.roomId, content: 'See you at 6?', clientMsgId: 'sio-1' }, 'store and deliver a message'),
   messageRead: socketEvent('message:read', readInput, { roomId: EXAMPLE.roomId, messageId: '1' }, 'move the read mark forward'),
-  typing: socketEvent('typing', roomInput, { roomId: EXAMPLE.roomId }, 'tell the room the caller is typing'),
+  socketTyping: socketEvent('typing', roomInput, { roomId: EXAMPLE.roomId }, 'tell the room the caller is typing'),
   okAck: socketAck('okAck', ack({}), { ok: true }),
   sendAck: socketAck('sendAck', ack({ message: messageEventSchema }), { ok: true, message: exampleMessage }),
   readAck: socketAck('readAck', ack({ lastReadMessageId: z.string() }), { ok: true, lastReadMessageId: '1' }),
@@ -231,7 +231,7 @@ const socketOps: Record<string, [keyof typeof socketMessages, keyof typeof socke
   roomLeave: ['roomLeave', 'okAck'],
   messageSend: ['messageSend', 'sendAck'],
   messageRead: ['messageRead', 'readAck'],
-  typing: ['typing', 'okAck'],
+  typing: ['socketTyping', 'okAck'],
 };
 
 // ---------------------------------------------------------------- Kafka
@@ -331,6 +331,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     operations[`kafka_${key}`] = { action, channel: ref(`channels/${key}`), summary, messages: [ref(`channels/${key}/messages/${msg}`)] };
   }
 
+  const messages = hoistMessages(channels as Record<string, { messages: Record<string, unknown> }>);
   return {
     asyncapi: '3.0.0',
     info: {
@@ -353,10 +354,32 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     channels,
     operations,
     components: {
+      messages,
       schemas: {
         StompErrorCode: { type: 'string', enum: Object.keys(STOMP_ERRORS), description: 'x-error-code of ERROR frames (the connection closes)' },
         SendErrorCode: { type: 'string', enum: Object.keys(chatErrorCodes), description: 'code of /user/queue/errors events and Socket.IO acks (the connection stays open)' },
       },
     },
   };
+}
+
+/**
+ * Moves every message into `components.messages` (once, even when several channels carry it) and
+ * leaves `$ref`s in the channels, so a reader finds each frame and event described in one place.
+ */
+function hoistMessages(channels: Record<string, { messages: Record<string, unknown> }>): Record<string, unknown> {
+  const names = new Map<unknown, string>();
+  const components: Record<string, unknown> = {};
+  for (const [channelKey, channel] of Object.entries(channels)) {
+    for (const [key, message] of Object.entries(channel.messages)) {
+      let name = names.get(message);
+      if (!name) {
+        name = key in components ? `${channelKey}_${key}` : key;
+        components[name] = message;
+        names.set(message, name);
+      }
+      channel.messages[key] = ref(`components/messages/${name}`);
+    }
+  }
+  return components;
 }

@@ -191,7 +191,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       schemas,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT with claims sub, name, optional role "admin", exp' },
-        session: { type: 'apiKey', in: 'cookie', name: 'next-auth.session-token', description: 'the web page session (same origin)' },
+        session: { type: 'apiKey', in: 'cookie', name: 'next-auth.session-token', description: 'the web page session (same origin); `__Secure-next-auth.session-token` over HTTPS' },
       },
     },
   };
