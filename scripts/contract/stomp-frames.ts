@@ -82,7 +82,13 @@ export const frames = {
       },
       [],
     ),
-    examples: [{ name: 'bearer', summary: 'a mobile client with a token', headers: { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '10000,10000', Authorization: `Bearer ${EXAMPLE.jwt}` } }],
+    examples: [
+      {
+        name: 'bearer',
+        summary: "a mobile client with a token that sends no heart-beats and wants the server's every 10 s",
+        headers: { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '0,10000', Authorization: `Bearer ${EXAMPLE.jwt}` },
+      },
+    ],
   },
   connected: {
     name: 'connected',
@@ -98,7 +104,7 @@ export const frames = {
       },
       ['version', 'heart-beat', 'server', 'session', 'user-name'],
     ),
-    examples: [{ name: 'connected', headers: { version: '1.2', 'heart-beat': '10000,10000', server: 'reuse-chat/0.1.0', session: 's-3f9a', 'user-name': EXAMPLE.buyer } }],
+    examples: [{ name: 'connected', summary: 'the answer to the CONNECT example', headers: { version: '1.2', 'heart-beat': '10000,10000', server: 'reuse-chat/0.1.0', session: 's-3f9a', 'user-name': EXAMPLE.buyer } }],
   },
   subscribe: {
     name: 'subscribe',

@@ -157,6 +157,9 @@ describe('the published contract', () => {
       const connected = parseFrame(await raw.next('CONNECTED'));
       check07(session.connected.headers, connected.headers, 'CONNECTED headers');
       expect(connected.headers['user-name']).toBe(user);
+      // the documented answer to the documented CONNECT
+      const documented = session.connected.examples[0].headers;
+      expect({ version: connected.headers.version, 'heart-beat': connected.headers['heart-beat'] }).toEqual({ version: documented.version, 'heart-beat': documented['heart-beat'] });
       return raw;
     };
     let receipts = 0;
