@@ -116,6 +116,12 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
   const operations: Record<string, unknown> = {
     connect: { action: 'receive', channel: ref('channels/stompSession'), summary: 'CONNECT → CONNECTED, or ERROR and close', messages: [ref('channels/stompSession/messages/connect')], reply: { channel: ref('channels/stompSession'), messages: [ref('channels/stompSession/messages/connected'), ref('channels/stompSession/messages/error')] } },
     subscribe: { action: 'receive', channel: ref('channels/stompSession'), summary: 'SUBSCRIBE to a destination below', messages: [ref('channels/stompSession/messages/subscribe')] },
+    control: {
+      action: 'receive',
+      channel: ref('channels/stompSession'),
+      summary: 'UNSUBSCRIBE, ACK, NACK, BEGIN, COMMIT, ABORT, DISCONNECT: as STOMP 1.2 says',
+      messages: ['unsubscribe', 'ack', 'nack', 'begin', 'commit', 'abort', 'disconnect'].map((m) => ref(`channels/stompSession/messages/${m}`)),
+    },
     error: { action: 'send', channel: ref('channels/stompSession'), summary: 'ERROR, then the connection closes', messages: [ref('channels/stompSession/messages/error')] },
   };
   for (const [key, d] of Object.entries(stompDestinations)) {

@@ -66,6 +66,11 @@ export const stompEvents = {
   }),
 };
 
+/** a client frame without a body; every one may carry `receipt` */
+function control(name: string, command: string, summary: string, props: Record<string, JsonSchema>, required: string[]) {
+  return { [name]: { name, title: command, summary, 'x-stomp-command': command, headers: headers({ ...props, receipt: str('ask for a RECEIPT') }, required) } };
+}
+
 export const frames = {
   connect: {
     name: 'connect',
@@ -134,6 +139,13 @@ export const frames = {
     headers: headers({ 'receipt-id': str('the `receipt` header of the frame') }, ['receipt-id']),
     examples: [{ name: 'receipt', headers: { 'receipt-id': 'r-1' } }],
   },
+  ...control('unsubscribe', 'UNSUBSCRIBE', 'ends a subscription', { id: str('the id of the SUBSCRIBE') }, ['id']),
+  ...control('ack', 'ACK', 'acknowledges a MESSAGE of a client or client-individual subscription', { id: str('the `ack` header of the MESSAGE'), transaction: str('optional') }, ['id']),
+  ...control('nack', 'NACK', 'refuses a MESSAGE of a client or client-individual subscription', { id: str('the `ack` header of the MESSAGE'), transaction: str('optional') }, ['id']),
+  ...control('begin', 'BEGIN', 'starts a transaction: its SENDs and ACKs take effect on COMMIT', { transaction: str('a transaction id') }, ['transaction']),
+  ...control('commit', 'COMMIT', 'applies a transaction', { transaction: str('a transaction id') }, ['transaction']),
+  ...control('abort', 'ABORT', 'drops a transaction', { transaction: str('a transaction id') }, ['transaction']),
+  ...control('disconnect', 'DISCONNECT', 'ends the session; with `receipt`, the RECEIPT comes after everything before it was handled', {}, []),
   error: {
     name: 'error',
     title: 'ERROR',
@@ -154,7 +166,6 @@ export const frames = {
       {
         name: 'badToken',
         summary: 'CONNECT with a token that is not valid',
-       
         headers: { message: 'authentication failed', 'x-error-code': 'AUTH_FAILED', 'content-type': 'text/plain' },
         payload: 'token is not valid',
       },
