@@ -76,8 +76,11 @@ function stompMount(service: Service): Mount {
       maxSubscriptions: env.STOMP_MAX_SUBSCRIPTIONS,
       heartbeatSendMs: env.STOMP_HEARTBEAT_MS,
       heartbeatReceiveMs: env.STOMP_HEARTBEAT_MS,
+      heartbeatMinMs: env.STOMP_HEARTBEAT_MIN_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    // a tenth of the fastest heart-beat: beats leave on time; an idle tick costs nothing
+    heartbeatTickMs: Math.min(1000, Math.max(20, Math.floor(env.STOMP_HEARTBEAT_MIN_MS / 10))),
   });
   return {
     upgrade(req, socket, head, pathname) {
