@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type { IFrame } from '@stomp/stompjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectSockJsStomp, connectStomp, sockJsSocket, type SockJsTransport, type StompUser } from '../helpers/stomp.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { tokenFor } from '../helpers/tokens.js';
+
+let srv: TestServer;
+const open: StompUser[] = [];
+
+beforeAll(async () => {
+  srv = await startTestServer({ env: { STOMP_MAX_FRAME_BYTES: '8192' } });
+});
+afterAll(async () => {
+  for (const u of open) await u.disconnect().catch(() => undefined);
+  await srv?.stop();
+});
+
+async function room() {
+  const buyer = `buyer-${randomUUID()}`;
+  const seller = `seller-${randomUUID()}`;
+  const r = await srv.service.chat.openRoom({ id: buyer, name: buyer, role: 'user' }, seller, `product-${randomUUID()}`);
+  return { roomId: r.id, buyer, seller };
+}
+
+async function sockJsUser(transport: SockJsTransport, id: string) {
+  const u = await connectSockJsStomp(srv.url, transport, { Authorization: `Bearer ${await tokenFor(id)}` });
+  open.push(u);
+  return u;
+}
+
+/** connects over SockJS and resolves with the ERROR frame the server answers with */
+async function refusedConnect(transport: SockJsTransport, headers: Record<string, string>): Promise<IFrame> {
+  const attempt = connectStomp(`${srv.url}/ws-stomp`, headers, { socket: sockJsSocket(srv.url, transport) });
+  const error = await attempt.then(
+    () => {
+      throw new Error('CONNECT was accepted');
+    },
+    (err: Error) => err,
+  );
+  expect(error.message).toMatch(/^ERROR /);
+  return { headers: { message: error.message.slice('ERROR '.length) } } as unknown as IFrame;
+}
+
+describe('SockJS at /ws-stomp', () => {
+  it('answers /ws-stomp/info as a SockJS server does', async () => {
+    const res = await fetch(`${srv.url}/ws-stomp/info`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ websocket: true, cookie_needed: false });
+  });
+
+  it('serves the SockJS client for its iframe transports from this host, not a CDN', async () => {
+    const page = await (await fetch(`${srv.url}/ws-stomp/iframe.html`)).text();
+    expect(page).toContain('src="/ws-stomp/sockjs.min.js"');
+    const script = await fetch(`${srv.url}/ws-stomp/sockjs.min.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('SockJS');
+  });
+
+  describe.each(['websocket', 'xhr-streaming'] as const)('over %s', (transport) => {
+    it('connects with a token, subscribes, sends with a receipt and receives, together with a raw WebSocket client', async () => {
+      const { roomId, buyer, seller } = await room();
+      const viaSockJs = await sockJsUser(transport, buyer);
+      const viaWs = await connectStomp(srv.wsUrl, { Authorization: `Bearer ${await tokenFor(seller)}` });
+      open.push(viaWs);
+      const mine = viaSockJs.subscribe(`/sub/chat/room/${roomId}`, { receipt: 'sub-sockjs' });
+      const theirs = viaWs.subscribe(`/sub/chat/room/${roomId}`);
+      // a SUBSCRIBE is live once a later SEND's receipt is back (frames are handled in order)
+      await viaSockJs.sendWithReceipt(`/pub/room/${roomId}/typing`, {});
+      await viaWs.sendWithReceipt(`/pub/room/${roomId}/typing`, {});
+      await viaSockJs.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `hello over ${transport} \u00e9\u2603` });
+      await viaWs.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'hello over raw WebSocket' });
+      const got = (await mine.waitForType('message', 2)).map((m) => m.body.content);
+      expect(got).toEqual([`hello over ${transport} \u00e9\u2603`, 'hello over raw WebSocket']);
+      expect((await theirs.waitForType('message', 2)).map((m) => [m.body.senderId, m.body.content])).toEqual([
+        [buyer, `hello over ${transport} \u00e9\u2603`],
+        [seller, 'hello over raw WebSocket'],
+      ]);
+    });
+
+    it('refuses a bad token with ERROR, as the raw endpoint does', async () => {
+      const error = await refusedConnect(transport, { Authorization: `Bearer ${await tokenFor('mallory', { secret: 'another-secret-of-at-least-32-chars!!' })}` });
+      expect(error.headers.message).toMatch(/authentication failed/);
+    });
+
+    it('closes the connection of a stranger who subscribes to a room', async () => {
+      const { roomId } = await room();
+      const stranger = await sockJsUser(transport, `stranger-${randomUUID()}`);
+      stranger.subscribe(`/sub/chat/room/${roomId}`);
+      await stranger.closed;
+      expect(stranger.errors.map((e) => e.headers.message)).toEqual([expect.stringMatching(/forbidden/)]);
+    });
+
+    it('refuses a frame over the size limit with ERROR and closes', async () => {
+      const { roomId, buyer } = await room();
+      const u = await sockJsUser(transport, buyer);
+      u.send(`/pub/room/${roomId}/message`, { content: 'x'.repeat(10_000) });
+      await u.closed;
+      expect(u.errors.map((e) => e.headers.message)).toEqual([expect.stringMatching(/too large/)]);
+    });
+  });
+});
