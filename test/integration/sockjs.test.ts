@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IFrame } from '@stomp/stompjs';
+import { encode } from 'next-auth/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { connectSockJsStomp, connectStomp, sockJsSocket, type SockJsTransport, type StompUser } from '../helpers/stomp.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { TEST_AUTH_SECRET } from '../helpers/services.js';
 import { tokenFor } from '../helpers/tokens.js';
 
 let srv: TestServer;
 const open: StompUser[] = [];
 
 beforeAll(async () => {
-  srv = await startTestServer({ env: { STOMP_MAX_FRAME_BYTES: '8192' } });
+  srv = await startTestServer({ env: { STOMP_MAX_FRAME_BYTES: '8192', SLOW_CONSUMER_BYTES: '16384' } });
 });
 afterAll(async () => {
   for (const u of open) await u.disconnect().catch(() => undefined);
@@ -98,5 +101,97 @@ describe('SockJS at /ws-stomp', () => {
       await u.closed;
       expect(u.errors.map((e) => e.headers.message)).toEqual([expect.stringMatching(/too large/)]);
     });
+  });
+});
+
+/**
+ * The SockJS protocol by hand, with the headers a browser would send (sockjs-client cannot
+ * set Cookie or Origin): resolves with the first STOMP frame the server answers CONNECT with.
+ */
+async function firstFrameOverXhrStreaming(headers: Record<string, string>): Promise<string> {
+  const base = `${srv.url}/ws-stomp/000/${randomUUID().replace(/-/g, '')}`;
+  const stream = await fetch(`${base}/xhr_streaming`, { method: 'POST', headers });
+  expect(stream.status).toBe(200);
+  const reader = stream.body!.getReader();
+  let text = '';
+  let sent = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended: ${text}`);
+    text += Buffer.from(value).toString();
+    const lines = text.split('\n');
+    if (!sent && lines.includes('o')) {
+      sent = true;
+      const send = await fetch(`${base}/xhr_send`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: JSON.stringify(['CONNECT\naccept-version:1.2\n\n\0']) });
+      expect(send.status).toBe(204);
+    }
+    const message = lines.find((l) => l.startsWith('a['));
+    if (message) {
+      await reader.cancel();
+      return (JSON.parse(message.slice(1)) as string[])[0]!;
+    }
+  }
+}
+
+async function firstFrameOverSockJsWebSocket(headers: Record<string, string>): Promise<string> {
+  const ws = new WebSocket(`${srv.wsUrl}/000/${randomUUID().replace(/-/g, '')}/websocket`, { headers });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const text = data.toString();
+        if (text === 'o') ws.send(JSON.stringify(['CONNECT\naccept-version:1.2\n\n\0']));
+        else if (text.startsWith('a[')) resolve((JSON.parse(text.slice(1)) as string[])[0]!);
+      });
+    });
+  } finally {
+    ws.terminate();
+  }
+}
+
+describe('SockJS and the web page session cookie', () => {
+  async function sessionCookie(sub: string) {
+    return `next-auth.session-token=${await encode({ token: { sub, name: sub }, secret: TEST_AUTH_SECRET })}`;
+  }
+
+  it.each([
+    ['xhr_streaming', firstFrameOverXhrStreaming],
+    ['websocket', firstFrameOverSockJsWebSocket],
+  ] as const)('lets a cookie open a session over %s only from an allowed Origin', async (_transport, firstFrame) => {
+    const user = `web-${randomUUID()}`;
+    const cookie = await sessionCookie(user);
+    const accepted = await firstFrame({ cookie, origin: srv.url });
+    expect(accepted).toMatch(/^CONNECTED\n/);
+    expect(accepted).toContain(`user-name:${user}\n`);
+    const refused = await firstFrame({ cookie, origin: 'https://evil.example' });
+    expect(refused).toMatch(/^ERROR\n/);
+    expect(refused).toContain('message:authentication failed');
+  });
+});
+
+describe('SockJS and slow readers', () => {
+  it('disconnects a polling client that stops polling while messages pile up, as a slow WebSocket reader is', async () => {
+    const { roomId, buyer, seller } = await room();
+    const base = `${srv.url}/ws-stomp/000/${randomUUID().replace(/-/g, '')}`;
+    const poll = async () => (await fetch(`${base}/xhr`, { method: 'POST' })).text();
+    const send = async (frames: string[]) => {
+      const res = await fetch(`${base}/xhr_send`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(frames) });
+      expect(res.status).toBe(204);
+    };
+    expect(await poll()).toBe('o\n');
+    await send([`CONNECT\naccept-version:1.2\nAuthorization:Bearer ${await tokenFor(seller)}\n\n\0`]);
+    expect(await poll()).toMatch(/^a\["CONNECTED\\n/);
+    await send([`SUBSCRIBE\nid:0\ndestination:/sub/chat/room/${roomId}\nreceipt:live\n\n\0`]);
+    expect(await poll()).toContain('receipt-id:live');
+
+    // the reader stops polling; its messages wait in the SockJS session until the bound is passed
+    const writer = await sockJsUser('websocket', buyer);
+    for (let i = 0; i < 24; i++) await writer.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `${i} ${'x'.repeat(1500)}` });
+    const backlog = await poll();
+    const frames = JSON.parse(backlog.slice(1)) as string[];
+    expect(frames.length).toBeLessThan(24);
+    expect(frames.at(-1)).toMatch(/^ERROR\n/);
+    expect(frames.at(-1)).toContain('slow consumer');
+    expect(await poll()).toMatch(/^c\[/);
   });
 });
