@@ -182,6 +182,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const port = (server.address() as AddressInfo).port;
     const sockets = new Set<Duplex>();
     server.on('connection', (s) => {
+      // a connection handed back after a declined h2c upgrade is already tracked
+      if (sockets.has(s)) return;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });

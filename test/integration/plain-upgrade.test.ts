@@ -110,6 +110,11 @@ describe('clients that offer an h2c upgrade on plain http (Java HttpClient, Spri
     expect(JSON.parse(list!.body).result.data.rooms.map((r: { id: string }) => r.id)).toContain(room.id);
   });
 
+  it('are answered request after request on one connection, each offering the upgrade again', async () => {
+    const responses = await exchange(Array.from({ length: 25 }, () => `GET /healthz HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`));
+    expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 25 }, () => 200));
+  });
+
   it('still get tRPC errors in the usual shape', async () => {
     const [res] = await exchange([`GET /api/trpc/rooms.list?input=%7B%7D HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`]);
     expect(res!.status).toBe(401);
