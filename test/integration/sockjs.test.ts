@@ -60,7 +60,16 @@ describe('SockJS at /ws-stomp', () => {
     expect(await script.text()).toContain('SockJS');
   });
 
-  describe.each(['websocket', 'xhr-streaming'] as const)('over %s', (transport) => {
+  it('speaks STOMP on its raw WebSocket at /ws-stomp/websocket too', async () => {
+    const { roomId, buyer } = await room();
+    const u = await connectStomp(`${srv.wsUrl}/websocket`, { Authorization: `Bearer ${await tokenFor(buyer)}` }, { protocols: [] });
+    open.push(u);
+    const seen = u.subscribe(`/sub/chat/room/${roomId}`);
+    await u.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'over the raw SockJS socket' });
+    expect((await seen.waitForType('message', 1)).map((m) => m.body.content)).toEqual(['over the raw SockJS socket']);
+  });
+
+  describe.each(['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'] as const)('over %s', (transport) => {
     it('connects with a token, subscribes, sends with a receipt and receives, together with a raw WebSocket client', async () => {
       const { roomId, buyer, seller } = await room();
       const viaSockJs = await sockJsUser(transport, buyer);
