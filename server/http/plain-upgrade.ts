@@ -7,7 +7,7 @@
  * HTTP server, without its upgrade headers, so it is answered like any other (body, keep-alive
  * and later requests on the connection included).
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** True when the client asks for the WebSocket protocol (the only upgrade this server speaks). */
@@ -17,6 +17,36 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 }
 
 const UPGRADE_TOKENS = new Set(['upgrade', 'http2-settings']);
+
+/**
+ * Hands declined upgrades back to the HTTP server. It remembers each connection's latest
+ * response: a client that pipelines an h2c request behind one still being answered gets that
+ * answer first, since the re-injected connection starts a fresh response queue.
+ */
+export class PlainUpgrades {
+  private readonly latest = new WeakMap<object, ServerResponse>();
+
+  constructor(private readonly server: Server) {}
+
+  /** Called for every request the HTTP server answers. */
+  track(req: IncomingMessage, res: ServerResponse): void {
+    this.latest.set(req.socket, res);
+  }
+
+  serve(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const pending = this.latest.get(socket);
+    if (pending === undefined || pending.writableFinished || pending.destroyed) {
+      serveAsPlainRequest(this.server, req, socket, head);
+      return;
+    }
+    // unread bytes stay buffered in the socket (nobody listens for 'data' after an upgrade)
+    const go = () => {
+      pending.off('finish', go).off('close', go);
+      if (!socket.destroyed) serveAsPlainRequest(this.server, req, socket, head);
+    };
+    pending.once('finish', go).once('close', go);
+  }
+}
 
 /**
  * Rebuilds the request head without `Upgrade`, `HTTP2-Settings` and their `Connection` tokens,

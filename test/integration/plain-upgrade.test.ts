@@ -24,11 +24,15 @@ interface RawResponse {
   body: string;
 }
 
-/** writes each request on one TCP connection after the previous answer, as a client keeping it alive does */
-function exchange(requests: string[], timeoutMs = 15_000): Promise<RawResponse[]> {
+/**
+ * writes each request on one TCP connection after the previous answer, as a client keeping it
+ * alive does, or all at once (`pipelined`)
+ */
+function exchange(requests: string[], opts: { pipelined?: boolean; timeoutMs?: number } = {}): Promise<RawResponse[]> {
   const count = requests.length;
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(requests[0]!));
+    const socket = connect(port, '127.0.0.1', () => socket.write(opts.pipelined ? requests.join('') : requests[0]!));
     let buffer: Buffer = Buffer.alloc(0);
     const out: RawResponse[] = [];
     const timer = setTimeout(() => (socket.destroy(), reject(new Error(`got ${out.length} responses: ${buffer.toString()}`))), timeoutMs);
@@ -69,7 +73,7 @@ function exchange(requests: string[], timeoutMs = 15_000): Promise<RawResponse[]
           resolve(out);
           return;
         }
-        socket.write(requests[out.length]!);
+        if (!opts.pipelined) socket.write(requests[out.length]!);
       }
     };
     socket.on('data', (d) => {
@@ -113,6 +117,22 @@ describe('clients that offer an h2c upgrade on plain http (Java HttpClient, Spri
   it('are answered request after request on one connection, each offering the upgrade again', async () => {
     const responses = await exchange(Array.from({ length: 25 }, () => `GET /healthz HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`));
     expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 25 }, () => 200));
+  });
+
+  it('get their answers in order when they pipeline requests behind a slow one', async () => {
+    const token = await tokenFor('h2c-pipeliner');
+    const body = JSON.stringify({ productId: 'h2c-2', sellerId: 'h2c-seller' });
+    const responses = await exchange(
+      [
+        `POST /api/trpc/rooms.open HTTP/1.1\r\nHost: x\r\n${h2c}Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        `GET /api/trpc/rooms.list?input=%7B%7D HTTP/1.1\r\nHost: x\r\n${h2c}Authorization: Bearer ${token}\r\n\r\n`,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`,
+      ],
+      { pipelined: true },
+    );
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(JSON.parse(responses[0]!.body).result.data.productId).toBe('h2c-2');
+    expect(JSON.parse(responses[1]!.body).result.data.rooms.map((r: { productId: string }) => r.productId)).toEqual(['h2c-2']);
   });
 
   it('still get tRPC errors in the usual shape', async () => {
