@@ -82,7 +82,7 @@ export function createSockJsEndpoint(options: SockJsOptions): SockJsEndpoint {
     logger.debug({ transport: conn.protocol, remoteAddress: conn.remoteAddress }, 'sockjs session');
     const session = endpoint.openSession(new SockJsTransport(conn), request);
     if (session === undefined) {
-      conn.close('1001' as never, 'server shutting down');
+      conn.close(1001 as never, 'server shutting down');
       return;
     }
     feed(conn, session);
