@@ -38,8 +38,10 @@ export interface LoadSpec {
   warmupSec: number;
   measureSec: number;
   drainSec: number;
-  /** stop after this many consecutive failed steps */
+  /** stop after this many consecutive failed steps (with repeats: failed rates, by majority of their repeats) */
   stopAfterFailures: number;
+  /** consecutive entries of `steps` with the same rate are repeats of one step (the orchestrator takes the median) */
+  repeats?: number;
   p99LimitMs: number;
   finalDrainSec: number;
 }
@@ -307,9 +309,15 @@ async function runLoad(spec: LoadSpec) {
     };
     results.push(res);
     send({ type: 'step-end', step: s, result: res });
-    if (!res.sustained) failures++;
-    else failures = 0;
-    if (failures >= spec.stopAfterFailures) break;
+    // a rate counts once, when its last repeat is done: failed when most of its repeats failed
+    const reps = Math.max(1, spec.repeats ?? 1);
+    const lastOfRate = s + 1 >= spec.steps.length || spec.steps[s + 1] !== rate || (s + 1) % reps === 0;
+    if (lastOfRate) {
+      const group = results.slice(results.length - (s % reps) - 1);
+      if (group.filter((g) => !g.sustained).length * 2 > group.length) failures++;
+      else failures = 0;
+      if (failures >= spec.stopAfterFailures) break;
+    }
     if (!complete) {
       // let the backlog clear before the next step so steps do not overlap
       const t = performance.now();

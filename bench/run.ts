@@ -34,7 +34,10 @@ import {
   type Gen,
   type ServerProc,
 } from './lib/infra.js';
+import { summariseGcTrace } from './lib/gctrace.js';
 import { callersOf, summariseProfile } from './lib/profile.js';
+import { probeOpts, readProbe, stepProbe, type StepProbe } from './lib/probe.js';
+import { groupRepeats, serviceCpuPer10k, type RepeatedStep } from './lib/repeats.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -42,6 +45,9 @@ const scenarioArg = args.find((a, i) => args[i - 1] === '--scenario') ?? args.fi
 const SCENARIOS = new Set((scenarioArg ?? '1,2,3,4,5,6').split(',').map(Number));
 const PROFILE = args.includes('--profile') || (!QUICK && !args.includes('--no-profile') && !scenarioArg);
 const PROFILE_KAFKA = args.includes('--profile-kafka') || (!QUICK && !args.includes('--no-profile') && !scenarioArg);
+/** each load step runs this many times and the median (by delivery p99) is reported; quick runs once to stay ~2–3 min */
+const REPEATS = Number(args.find((a, i) => args[i - 1] === '--repeats') ?? (QUICK ? 1 : 3));
+const PROFILE_COMPARE = args.includes('--profile-compare') || (!QUICK && !args.includes('--no-profile') && !scenarioArg);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const OUT = join(ROOT, 'bench', 'results', `${stamp}${QUICK ? '-quick' : ''}`);
 mkdirSync(OUT, { recursive: true });
@@ -115,7 +121,9 @@ function meterFor(procs: () => Record<string, number[]>) {
 }
 
 // ------------------------------------------------------------------ shared setups
-async function service(name: string, db: string, instances: Array<'a' | 'b'>, kafka: boolean, opts: { inspect?: boolean; nodeFlags?: string[] } = {}) {
+/** probe sockets of the running service instances, by instance name (bench/lib/probe-preload.mjs) */
+const probes = new Map<string, string>();
+async function service(name: string, db: string, instances: Array<'a' | 'b'>, kafka: boolean, opts: { inspect?: boolean; nodeFlags?: string[]; stdoutDir?: string } = {}) {
   const prefix = `bench-${RUN_TAG}-${name}-`;
   const redisPrefix = `bench:${RUN_TAG}:${name}:`;
   await dropDatabase(db);
@@ -125,9 +133,12 @@ async function service(name: string, db: string, instances: Array<'a' | 'b'>, ka
   const servers: ServerProc[] = [];
   for (const inst of instances) {
     // sequential: the first one migrates the schema
-    const s = await startServer({ name: `${name}-${inst}`, instance: inst, db, redisPrefix, entry: entry.args, ...(kafka ? { kafka: { prefix } } : {}), ...opts });
+    const probe = probeOpts(`${name}-${inst}`);
+    const s = await startServer({ name: `${name}-${inst}`, instance: inst, db, redisPrefix, entry: entry.args, ...(kafka ? { kafka: { prefix } } : {}), ...opts, nodeFlags: [...probe.nodeFlags, ...(opts.nodeFlags ?? [])], extraEnv: probe.extraEnv, ...(opts.stdoutDir ? { stdoutFile: join(opts.stdoutDir, `stdout-${name}-${inst}.log`) } : {}) });
     servers.push(s);
+    probes.set(s.name, probe.sock);
     cleanup.push(async () => {
+      probes.delete(s.name);
       await s.stop();
       // warnings and errors the instance logged (LOG_LEVEL=warn), for the report
       const out = s.output().trim();
@@ -177,7 +188,9 @@ function loadSpec(kind: LoadSpec['kind'], rooms: LoadRoom[], over: Partial<LoadS
 
 interface LoadOutcome {
   connections: number;
-  steps: Array<StepResult & { cpuSec?: Record<string, number> }>;
+  steps: Array<RepeatedStep & { cpuSec?: Record<string, number> }>;
+  /** every repeat of every step, in run order */
+  rawSteps?: Array<StepResult & { cpuSec?: Record<string, number>; probe?: Record<string, StepProbe> }>;
   totals: { sent: number; deliveriesExpected: number; lost: number; duplicates: number; reorders: number; unreceipted: number; errors: number; foreign: number; errorSamples: string[] };
   maxSustainable: number;
   cpu?: unknown;
@@ -190,13 +203,19 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
   const db0 = spec.kind === 'service' ? await dbStatus() : null;
   const stepCpu: Array<Record<string, number>> = [];
   let stepMeterBase: CpuMeter | null = null;
+  const reps = spec.repeats ?? (spec.kind === 'service' ? REPEATS : 1); // RabbitMQ is a reference: once per step
+  if (reps > 1 && !spec.repeats) spec = { ...spec, repeats: reps, steps: spec.steps.flatMap((x) => Array<number>(reps).fill(x)) };
+  const stepProbes: Array<Promise<Array<[string, Awaited<ReturnType<typeof readProbe>>]>>> = [];
+  const readAll = () => Promise.all([...probes].map(async ([n, sock]) => [n, await readProbe(sock)] as [string, Awaited<ReturnType<typeof readProbe>>]));
   meter.reset();
   const r = await g.call<Omit<LoadOutcome, 'maxSustainable'>>('load', spec, (e) => {
     if (e.type === 'step-begin') {
       stepMeterBase = meter;
       stepMeter.reset();
+      void readAll(); // resets the in-service probes
     } else if (e.type === 'step-end') {
       stepCpu.push(stepMeter.delta().cpuSec);
+      stepProbes.push(readAll());
       const s = e.result as StepResult;
       log(
         `    ${String(s.offered).padStart(6)} msg/s offered → sent ${s.sentRate}/s, delivered ${s.delivered}/${s.expectedDeliveries}${s.complete ? '' : ' INCOMPLETE'}, ` +
@@ -205,7 +224,18 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
     }
   });
   void stepMeterBase;
-  const steps = r.steps.map((s, i) => ({ ...s, cpuSec: stepCpu[i] ?? {} }));
+  const probed = await Promise.all(stepProbes);
+  const rawSteps = r.steps.map((s, i) => ({
+    ...s,
+    cpuSec: stepCpu[i] ?? {},
+    probe: Object.fromEntries((probed[i] ?? []).filter(([, v]) => v).map(([n, v]) => [n, stepProbe(v!, s.sent, s.delivered)])),
+  }));
+  for (const s of rawSteps) {
+    const p = Object.entries(s.probe).map(([n, v]) => `${n}: ELD p99 ${v.eldP99Ms} ms, GC ${v.gcPauseMs} ms (max ${v.gcMaxMs}), CPU ${v.cpuSecPer10kMsgs} s/10k msgs, alloc ${v.allocKbPerDelivery} KB/delivery`).join('; ');
+    if (p) log(`    ${String(s.offered).padStart(6)}: ${p}`);
+  }
+  const steps = groupRepeats(rawSteps, reps);
+  if (reps > 1) log(`    medians of ${reps}: ${steps.map((s) => `${s.offered}/s p99 ${s.latency.p99} [${s.repeats.map((x) => x.p99).join(',')}] ${s.sustained ? 'OK' : 'FAIL'}`).join('; ')}`);
   let dbPerMessage: Record<string, number> | undefined;
   if (db0) {
     const db1 = await dbStatus();
@@ -221,7 +251,7 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
     log(`    CORRECTNESS FAILURE in ${label}: lost ${t.lost}, reordered ${t.reorders}`);
   }
   if (t.errorSamples.length) log(`    error samples: ${t.errorSamples.join(' | ')}`);
-  return { ...r, steps, maxSustainable, cpu: meter.delta(), ...(dbPerMessage ? { dbPerMessage } : {}) };
+  return { ...r, steps, rawSteps, maxSustainable, cpu: meter.delta(), ...(dbPerMessage ? { dbPerMessage } : {}) };
 }
 
 /** global MariaDB counters (whole server: other databases' traffic would show too) */
@@ -254,6 +284,7 @@ async function scenario1() {
     }
     await runCleanup();
   }
+  out.kafkaSingle = await kafkaSingle();
   {
     const db = `reuse_chat_bench_${RUN_TAG}_s1k`;
     const [a, b] = await service('s1k', db, ['a', 'b'], true);
@@ -265,6 +296,20 @@ async function scenario1() {
     await runCleanup();
   }
   scen['1'] = out;
+}
+
+/** the in-process steps again with KAFKA_BROKERS set on the one instance (every production deployment runs so) */
+async function kafkaSingle(): Promise<LoadOutcome> {
+  const db = `reuse_chat_bench_${RUN_TAG}_s1ks`;
+  try {
+    const [a] = await service('s1ks', db, ['a'], true);
+    const g = await gen('gen-s1ks');
+    const meter = meterFor(() => ({ 'service a': [a!.pid], generator: [g.pid] }));
+    const rooms = await serviceRooms(db, C.rooms, 's1ks', { buyer: a!, seller: a! });
+    return await runLoad('single instance with Kafka', g, loadSpec('service', rooms), meter);
+  } finally {
+    await runCleanup();
+  }
 }
 
 // ------------------------------------------------------------------ scenario 2: RabbitMQ Web-STOMP
@@ -613,7 +658,7 @@ async function profilePass(rate: number, kafka = false) {
     const meter = meterFor(() => ({ 'service a': [a!.pid], ...(b ? { 'service b': [b.pid] } : {}), generator: [g.pid] }));
     const rooms = await serviceRooms(db, C.rooms, label, { buyer: a!, seller: b ?? a! });
     if (kafka) await sleep(2000);
-    const r = await runLoad(`profile pass at ${rate} msg/s${kafka ? ' (two instances on Kafka)' : ''}`, g, loadSpec('service', rooms, { steps: [rate], warmupSec: 2, measureSec: QUICK ? 5 : 15, stopAfterFailures: 9 }), meter);
+    const r = await runLoad(`profile pass at ${rate} msg/s${kafka ? ' (two instances on Kafka)' : ''}`, g, loadSpec('service', rooms, { steps: [rate], warmupSec: 2, measureSec: QUICK ? 5 : 15, stopAfterFailures: 9, repeats: 1 }), meter);
     await g.stop();
     await a!.stop();
     await b?.stop();
@@ -628,6 +673,54 @@ async function profilePass(rate: number, kafka = false) {
   } finally {
     await runCleanup();
   }
+}
+
+// ------------------------------------------------------------------ in-process vs Kafka, one instance, profiled
+/**
+ * The same single instance at fixed rates, once on the in-process bus and once with KAFKA_BROKERS,
+ * each under --cpu-prof and --trace-gc plus the in-service probe: CPU, GC and allocation per
+ * message side by side in one run (ratios hold on a shared machine where absolute numbers do not).
+ */
+async function profileCompare(rates: number[]) {
+  const out: Record<string, unknown> = { rates };
+  for (const kafka of [false, true]) {
+    const label = kafka ? 'pck' : 'pci';
+    const db = `reuse_chat_bench_${RUN_TAG}_${label}`;
+    const dir = join(OUT, `compare-${kafka ? 'kafka' : 'inproc'}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      const [a] = await service(label, db, ['a'], kafka, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--trace-gc'], stdoutDir: dir });
+      const g = await gen(`gen-${label}`);
+      const meter = meterFor(() => ({ 'service a': [a!.pid], generator: [g.pid] }));
+      const rooms = await serviceRooms(db, C.rooms, label, { buyer: a!, seller: a! });
+      const r = await runLoad(`profiled single instance, ${kafka ? 'Kafka' : 'in-process bus'}`, g, loadSpec('service', rooms, { steps: rates, warmupSec: 2, measureSec: QUICK ? 4 : 10, stopAfterFailures: 9, repeats: 1 }), meter);
+      await g.stop();
+      await a!.stop();
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      const summary = file ? { ...summariseProfile(join(dir, file), 30), callers: Object.fromEntries(['writeBuffer', 'writev', '(garbage collector)'].map((fn) => [fn, callersOf(join(dir, file), fn, 6)])) } : null;
+      const gcTrace = summariseGcTrace(join(dir, `stdout-${label}-a.log`));
+      const queriesPerCommit = r.dbPerMessage?.Com_commit ? Math.round((r.dbPerMessage.Questions! / r.dbPerMessage.Com_commit) * 100) / 100 : null;
+      out[kafka ? 'kafka' : 'inproc'] = { load: r.steps, dbPerMessage: r.dbPerMessage, queriesPerCommit, profile: file ? join(dir, file) : null, summary, gcTrace };
+      if (summary) {
+        log(`  profile: ${summary.totalMs} ms sampled, idle ${summary.idlePct}%, GC ${summary.gcPct}% of busy; by module: ${summary.byModule.slice(0, 8).map((m) => `${m.module} ${m.selfPct}%`).join(', ')}`);
+        for (const t of summary.top.slice(0, 12)) log(`    ${String(t.selfPct).padStart(5)}%  ${t.function}  ${t.location}`);
+      }
+      if (gcTrace) log(`  --trace-gc: ${Object.entries(gcTrace.byKind).map(([k, v]) => `${k} ×${v.count} ${v.ms} ms (max ${v.maxMs})`).join(', ')}`);
+    } finally {
+      await runCleanup();
+    }
+  }
+  const ip = out.inproc as { load: RepeatedStep[] } | undefined;
+  const kf = out.kafka as { load: RepeatedStep[] } | undefined;
+  out.ratios = rates.map((rate) => {
+    const i = ip?.load.find((s) => s.offered === rate);
+    const k = kf?.load.find((s) => s.offered === rate);
+    const ci = i ? serviceCpuPer10k(i) : null;
+    const ck = k ? serviceCpuPer10k(k) : null;
+    return { rate, cpuPer10kInproc: ci, cpuPer10kKafka: ck, kafkaOverInproc: ci && ck ? Math.round((ck / ci) * 100) / 100 : null, p99Inproc: i?.latency.p99, p99Kafka: k?.latency.p99 };
+  });
+  for (const x of out.ratios as Array<Record<string, unknown>>) log(`  ${x.rate} msg/s: service CPU ${x.cpuPer10kInproc} (in-process) vs ${x.cpuPer10kKafka} (Kafka) s/10k msgs = ×${x.kafkaOverInproc}; p99 ${x.p99Inproc} vs ${x.p99Kafka} ms`);
+  scen.compare = out;
 }
 
 // ------------------------------------------------------------------ report
@@ -726,8 +819,52 @@ function targets(): Target[] {
     const last = s5.pages.end!.trpc.p50;
     t.push({ target: 'last page no slower than twice the first', measured: `p50 first ${first} ms, last ${last} ms (DB: ${s5.pages.start!.db.p50} / ${s5.pages.end!.db.p50} ms)`, pass: last <= 2 * first && s5.pages.end!.db.p50 <= 2 * Math.max(s5.pages.start!.db.p50, 0.1) });
   }
+  t.push(...kafkaTargets());
   const s6 = scen['6'] as { service: { receiptsPerSec: number } } | undefined;
   if (s6) t.push({ target: 'durable inserts ≥ 10,000 msg/s through the store path', measured: `${s6.service.receiptsPerSec} receipts/s`, pass: s6.service.receiptsPerSec >= 10000 });
+  return t;
+}
+/** the targets of making Kafka mode as fast as the in-process bus (medians of the repeats) */
+function kafkaTargets(): Target[] {
+  const t: Target[] = [];
+  const s1 = scen['1'] as Record<string, LoadOutcome> | undefined;
+  const ceilingOk = (r: LoadOutcome) => r.steps.filter((s) => s.offered < r.maxSustainable).every((s) => s.sustained);
+  const best = (r: LoadOutcome) => r.steps.filter((s) => s.sustained).at(-1);
+  if (s1?.single) {
+    const b = best(s1.single);
+    t.push({
+      target: 'one instance, in-process bus ≥ 8,000 msg/s at p99 ≤ 50 ms, no step below the ceiling fails',
+      measured: b ? `${s1.single.maxSustainable} msg/s (p99 ${b.latency.p99} ms)${ceilingOk(s1.single) ? '' : '; a step below it failed'}` : 'no step sustained',
+      pass: s1.single.maxSustainable >= 8000 && ceilingOk(s1.single),
+    });
+    const at4k = s1.single.steps.find((s) => s.offered === 4000);
+    const c = at4k ? serviceCpuPer10k(at4k) : null;
+    t.push({ target: 'service CPU ≤ 0.6 s per 10,000 stored-and-delivered messages at 4,000 msg/s (in-process)', measured: c === null ? 'no 4,000 msg/s step' : `${c} s`, pass: c === null ? null : c <= 0.6 });
+  }
+  if (s1?.kafkaSingle) {
+    const b = best(s1.kafkaSingle);
+    t.push({
+      target: 'Kafka mode, one instance: p99 ≤ 50 ms up to ≥ 4,000 msg/s',
+      measured: b ? `${s1.kafkaSingle.maxSustainable} msg/s (p99 ${b.latency.p99} ms)${ceilingOk(s1.kafkaSingle) ? '' : '; a step below it failed'}` : 'no step sustained',
+      pass: s1.kafkaSingle.maxSustainable >= 4000 && ceilingOk(s1.kafkaSingle),
+    });
+    if (s1.single) {
+      const pairs = s1.kafkaSingle.steps
+        .map((k) => [k, s1.single!.steps.find((i) => i.offered === k.offered)] as const)
+        .filter(([k, i]) => i && k.complete && i.complete)
+        .map(([k, i]) => ({ rate: k.offered, r: (serviceCpuPer10k(k) ?? 0) / Math.max(0.001, serviceCpuPer10k(i!) ?? 0) }));
+      const worst = Math.max(0, ...pairs.map((p) => p.r));
+      t.push({
+        target: 'Kafka mode service CPU per message within 1.3× of the in-process bus (same run)',
+        measured: pairs.length ? pairs.map((p) => `×${p.r.toFixed(2)} at ${p.rate}/s`).join(', ') : 'no common complete step',
+        pass: pairs.length ? worst <= 1.3 : null,
+      });
+    }
+  }
+  if (s1?.kafka) t.push({ target: 'two instances on Kafka ≥ 5,000 msg/s at p99 ≤ 50 ms', measured: `${s1.kafka.maxSustainable} msg/s`, pass: s1.kafka.maxSustainable >= 5000 });
+  const s3 = scen['3'] as LoadOutcome | undefined;
+  const hop = s3?.steps[0]?.crossLatency;
+  if (s3) t.push({ target: 'cross-instance hop p99 ≤ 10 ms at 500 msg/s', measured: hop ? `p99 ${hop.p99} ms (median of ${s3.steps[0]!.repeats.length})` : 'no cross deliveries', pass: hop ? hop.p99 <= 10 && s3.steps[0]!.complete : false });
   return t;
 }
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
@@ -745,6 +882,7 @@ function markdown(): string {
   const loads: Array<[string, LoadOutcome | undefined]> = [
     ['S1 single instance', s1.single],
     ['S1 single, two devices each', s1.singleTwoDevices],
+    ['S1 single instance with Kafka', s1.kafkaSingle],
     ['S1 two instances on Kafka', s1.kafka],
     ['S2 RabbitMQ Web-STOMP', s2.rabbit],
     ['S3 cross-instance hop', scen['3'] as LoadOutcome | undefined],
@@ -753,11 +891,19 @@ function markdown(): string {
   for (const [name, r] of loads) {
     if (!r) continue;
     lines.push(`## ${name}`, '', `${r.connections} sessions; max sustainable **${r.maxSustainable} msg/s**; totals: sent ${r.totals.sent}, lost ${r.totals.lost}, reordered ${r.totals.reorders}, duplicates ${r.totals.duplicates}, unreceipted ${r.totals.unreceipted}, errors ${r.totals.errors}`, '');
-    lines.push('| offered/s | sent/s | deliveries/s | complete | p50 | p99 | max | cross p99 | receipt p99 | gen lag p99 | gen CPU s | service CPU s | ok |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      '| offered/s | sent/s | deliveries/s | complete | p50 | p99 | p99 of repeats | max | cross p99 | receipt p99 | gen lag p99 | gen CPU s | service CPU s | service CPU s / 10k msgs | ELD p99 ms | GC pause ms (max) | alloc KB / delivery | ok |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
     for (const s of r.steps) {
       const svc = Object.entries(s.cpuSec ?? {}).filter(([k]) => k.startsWith('service') || k.startsWith('rabbit')).map(([k, v]) => `${k.replace('service ', '')}:${v}`).join(' ');
-      lines.push(`| ${s.offered} | ${s.sentRate} | ${s.deliveryRate} | ${s.complete ? 'yes' : `no (${s.delivered}/${s.expectedDeliveries})`} | ${s.latency.p50} | ${s.latency.p99} | ${s.latency.max} | ${s.crossLatency?.p99 ?? '–'} | ${s.receiptLatency.p99} | ${s.sendLag.p99} | ${s.genCpuSec} | ${svc} | ${s.sustained ? '✔' : '✘'} |`);
+      const pr = Object.entries(s.probe ?? {});
+      const per = (f: (v: StepProbe) => string) => (pr.length ? pr.map(([n, v]) => (pr.length > 1 ? `${n.slice(-1)}:` : '') + f(v)).join(' ') : '–');
+      lines.push(
+        `| ${s.offered} | ${s.sentRate} | ${s.deliveryRate} | ${s.complete ? 'yes' : `no (${s.delivered}/${s.expectedDeliveries})`} | ${s.latency.p50} | ${s.latency.p99} | ${s.repeats.map((x) => (x.complete ? x.p99 : `${x.p99}*`)).join(', ')} | ${s.latency.max} | ${s.crossLatency?.p99 ?? '–'} | ${s.receiptLatency.p99} | ${s.sendLag.p99} | ${s.genCpuSec} | ${svc} | ${serviceCpuPer10k(s) ?? '–'} | ${per((v) => String(v.eldP99Ms))} | ${per((v) => `${v.gcPauseMs} (${v.gcMaxMs})`)} | ${per((v) => String(v.allocKbPerDelivery))} | ${s.sustained ? '✔' : '✘'} |`,
+      );
     }
+    if (r.steps.some((s) => s.repeats.length > 1)) lines.push('', `Each rate ran ${r.steps[0]!.repeats.length}× in a row; the row is the median repeat by delivery p99 (* = incomplete repeat).`);
     lines.push('', `CPU seconds over the whole run (${(r.cpu as { wallSec: number }).wallSec} s wall): ${cpuLine((r.cpu as { cpuSec: Record<string, number> }).cpuSec)}`, '');
     if (r.dbPerMessage) lines.push(`MariaDB counters per message sent (whole run): ${Object.entries(r.dbPerMessage).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
   }
@@ -804,7 +950,34 @@ function markdown(): string {
     const callers = (prof.summary as { callers?: Record<string, Array<{ caller: string; pct: number }>> }).callers ?? {};
     for (const [fn, cs] of Object.entries(callers)) if (cs.length) lines.push(`Callers of ${fn}: ` + cs.map((c) => `${c.pct}% ${c.caller}`).join('; '), '');
   }
+  lines.push(...compareMarkdown());
   return lines.join('\n');
+}
+function compareMarkdown(): string[] {
+  type Side = { load: RepeatedStep[]; queriesPerCommit: number | null; dbPerMessage?: Record<string, number>; summary: ReturnType<typeof summariseProfile> | null; gcTrace: ReturnType<typeof summariseGcTrace> };
+  const c = scen.compare as ({ ratios: Array<Record<string, number | null>> } & Record<string, Side>) | undefined;
+  if (!c) return [];
+  const lines = ['## One instance, in-process bus vs Kafka, profiled (--cpu-prof, --trace-gc, in-service probe)', ''];
+  lines.push('| rate | side | p99 ms | service CPU s / 10k msgs | ELD p99 ms | GC pause ms (max) | alloc KB / delivery |', '|---|---|---|---|---|---|---|');
+  for (const side of ['inproc', 'kafka']) {
+    for (const s of c[side]?.load ?? []) {
+      const p = Object.values(s.probe ?? {})[0];
+      lines.push(`| ${s.offered} | ${side} | ${s.latency.p99} | ${serviceCpuPer10k(s)} | ${p?.eldP99Ms ?? '–'} | ${p ? `${p.gcPauseMs} (${p.gcMaxMs})` : '–'} | ${p?.allocKbPerDelivery ?? '–'} |`);
+    }
+  }
+  lines.push('', 'Kafka / in-process service CPU per message: ' + c.ratios.map((r) => `×${r.kafkaOverInproc} at ${r.rate}/s`).join(', '), '');
+  for (const side of ['inproc', 'kafka']) {
+    const x = c[side];
+    if (!x) continue;
+    lines.push(`### ${side === 'kafka' ? 'Kafka' : 'in-process bus'}`, '', `MariaDB per message: ${Object.entries(x.dbPerMessage ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; statements per commit ${x.queriesPerCommit}`, '');
+    if (x.gcTrace) lines.push(`--trace-gc: ${Object.entries(x.gcTrace.byKind).map(([k, v]) => `${k} ×${v.count}, ${v.ms} ms, max ${v.maxMs} ms, ${v.reclaimedMB} MB reclaimed`).join('; ')}`, '');
+    if (x.summary) {
+      lines.push(`idle ${x.summary.idlePct}%, GC ${x.summary.gcPct}% of busy. By module: ${x.summary.byModule.map((m) => `${m.module} ${m.selfPct}%`).join(', ')}`, '', '| self % of busy | function | location |', '|---|---|---|');
+      for (const t of x.summary.top.slice(0, 20)) lines.push(`| ${t.selfPct} | ${t.function} | ${t.location} |`);
+      lines.push('');
+    }
+  }
+  return lines;
 }
 function cpuLine(c: Record<string, number>) {
   return Object.entries(c)
@@ -823,9 +996,10 @@ function write() {
   const series = [
     { name: 'single instance', color: '#1f77b4', steps: s1.single?.steps },
     { name: 'single, 2 devices', color: '#9467bd', steps: s1.singleTwoDevices?.steps },
+    { name: 'Kafka, 1 instance', color: '#8c564b', steps: s1.kafkaSingle?.steps },
     { name: 'Kafka, 2 instances', color: '#2ca02c', steps: s1.kafka?.steps },
     { name: 'RabbitMQ Web-STOMP', color: '#ff7f0e', steps: s2.rabbit?.steps },
-  ].filter((s): s is { name: string; color: string; steps: StepResult[] } => Boolean(s.steps?.length));
+  ].filter((s): s is { name: string; color: string; steps: RepeatedStep[] } => Boolean(s.steps?.length));
   if (series.length) writeFileSync(join(OUT, 'latency.svg'), svgChart(series));
   writeFileSync(join(OUT, 'report.md'), markdown());
 }
@@ -858,6 +1032,17 @@ for (const [n, fn] of order) {
     await runCleanup();
   }
   log(`scenario ${n} took ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  write();
+}
+if (PROFILE_COMPARE) {
+  const rates = (args.find((a, i) => args[i - 1] === '--compare-rates') ?? '1000,3000').split(',').map(Number);
+  log(`profile comparison (--cpu-prof, --trace-gc, event-loop delay) of one instance, in-process bus vs Kafka, at ${rates.join(', ')} msg/s`);
+  try {
+    await profileCompare(rates);
+  } catch (err) {
+    log(`profile comparison failed: ${(err as Error).message}`);
+    await runCleanup();
+  }
   write();
 }
 if (PROFILE_KAFKA) {

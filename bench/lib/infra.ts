@@ -3,7 +3,7 @@
  * JWTs, /proc CPU and RSS readings, and a forced GC through the inspector protocol.
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import mysql from 'mysql2/promise';
@@ -80,6 +80,8 @@ export async function startServer(opts: {
   nodeFlags?: string[];
   inspect?: boolean;
   extraEnv?: Record<string, string>;
+  /** also copy the process's stdout to this file (e.g. --trace-gc lines, which outgrow output()) */
+  stdoutFile?: string;
 }): Promise<ServerProc> {
   const port = await freePort();
   const inspectPort = opts.inspect ? await freePort() : undefined;
@@ -108,6 +110,7 @@ export async function startServer(opts: {
   const proc = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT}; exec ${cmd}`], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out = (out + d).slice(-20000)));
+  if (opts.stdoutFile) proc.stdout!.pipe(createWriteStream(opts.stdoutFile));
   proc.stderr!.on('data', (d) => (out = (out + d).slice(-20000)));
   let stopping = false;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

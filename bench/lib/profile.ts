@@ -39,7 +39,7 @@ export function summariseProfile(file: string, top = 25): { totalMs: number; idl
     const cf = n.callFrame;
     if (cf.functionName === '(idle)') idle += us;
     if (cf.functionName === '(garbage collector)') gc += us;
-    const url = cf.url.replace(/^file:\/\//, '').replace(/^.*\/work\/main\//, '');
+    const url = cf.url.replace(/^file:\/\//, '').replace(/^.*\/work\/[^/]+\//, '');
     const loc = url ? `${url}:${cf.lineNumber + 1}` : '(native)';
     const k = `${cf.functionName}@${loc}`;
     const e = agg.get(k) ?? { fn: cf.functionName || '(anonymous)', loc, us: 0 };
