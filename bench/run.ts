@@ -35,8 +35,8 @@ import {
   type ServerProc,
 } from './lib/infra.js';
 import { summariseGcTrace } from './lib/gctrace.js';
-import { callersOf, summariseProfile } from './lib/profile.js';
-import { probeOpts, readProbe, stepProbe, type StepProbe } from './lib/probe.js';
+import { callersOf, PATHS, stackShares, summariseProfile } from './lib/profile.js';
+import { probeOpts, probeProfile, readProbe, stepProbe, type StepProbe } from './lib/probe.js';
 import { groupRepeats, serviceCpuPer10k, type RepeatedStep } from './lib/repeats.js';
 
 const args = process.argv.slice(2);
@@ -197,7 +197,8 @@ interface LoadOutcome {
   dbPerMessage?: Record<string, number>;
 }
 
-async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): Promise<LoadOutcome> {
+/** `profileDir`: each step is CPU-profiled inside the instances (files `<instance>-<rate>-<step>.cpuprofile`) */
+async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter, opts: { profileDir?: string } = {}): Promise<LoadOutcome> {
   log(`  ${label}: ${spec.rooms.length} rooms × ${spec.rooms[0]!.members.length} members × ${spec.devices} device(s), steps ${spec.steps.join(',')}`);
   const stepMeter = meter.fresh();
   const db0 = spec.kind === 'service' ? await dbStatus() : null;
@@ -205,6 +206,7 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
   let stepMeterBase: CpuMeter | null = null;
   const reps = spec.repeats ?? (spec.kind === 'service' ? REPEATS : 1); // RabbitMQ is a reference: once per step
   if (reps > 1 && !spec.repeats) spec = { ...spec, repeats: reps, steps: spec.steps.flatMap((x) => Array<number>(reps).fill(x)) };
+  const stepProfiles: Array<Promise<unknown>> = [];
   const stepProbes: Array<Promise<Array<[string, Awaited<ReturnType<typeof readProbe>>]>>> = [];
   const readAll = () => Promise.all([...probes].map(async ([n, sock]) => [n, await readProbe(sock)] as [string, Awaited<ReturnType<typeof readProbe>>]));
   meter.reset();
@@ -213,10 +215,12 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
       stepMeterBase = meter;
       stepMeter.reset();
       void readAll(); // resets the in-service probes
+      if (opts.profileDir) for (const sock of probes.values()) void probeProfile(sock, 'start');
     } else if (e.type === 'step-end') {
       stepCpu.push(stepMeter.delta().cpuSec);
       stepProbes.push(readAll());
       const s = e.result as StepResult;
+      if (opts.profileDir) for (const [n, sock] of probes) stepProfiles.push(probeProfile(sock, 'stop', join(opts.profileDir, `${n}-${s.offered}-${stepCpu.length}.cpuprofile`)));
       log(
         `    ${String(s.offered).padStart(6)} msg/s offered → sent ${s.sentRate}/s, delivered ${s.delivered}/${s.expectedDeliveries}${s.complete ? '' : ' INCOMPLETE'}, ` +
           `p50 ${s.latency.p50} p99 ${s.latency.p99} max ${s.latency.max} ms, receipt p99 ${s.receiptLatency.p99} ms, gen lag p99 ${s.sendLag.p99} ms, gen cpu ${s.genCpuSec}s ${s.sustained ? 'OK' : 'FAIL'}`,
@@ -225,6 +229,7 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
   });
   void stepMeterBase;
   const probed = await Promise.all(stepProbes);
+  await Promise.all(stepProfiles);
   const rawSteps = r.steps.map((s, i) => ({
     ...s,
     cpuSec: stepCpu[i] ?? {},
@@ -678,7 +683,7 @@ async function profilePass(rate: number, kafka = false) {
 // ------------------------------------------------------------------ in-process vs Kafka, one instance, profiled
 /**
  * The same single instance at fixed rates, once on the in-process bus and once with KAFKA_BROKERS,
- * each under --cpu-prof and --trace-gc plus the in-service probe: CPU, GC and allocation per
+ * each step CPU-profiled inside the instance (the probe brackets it), with --trace-gc and the probe: CPU, GC and allocation per
  * message side by side in one run (ratios hold on a shared machine where absolute numbers do not).
  */
 async function profileCompare(rates: number[]) {
@@ -689,21 +694,34 @@ async function profileCompare(rates: number[]) {
     const dir = join(OUT, `compare-${kafka ? 'kafka' : 'inproc'}`);
     mkdirSync(dir, { recursive: true });
     try {
-      const [a] = await service(label, db, ['a'], kafka, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--trace-gc'], stdoutDir: dir });
+      const [a] = await service(label, db, ['a'], kafka, { nodeFlags: ['--trace-gc'], stdoutDir: dir });
       const g = await gen(`gen-${label}`);
       const meter = meterFor(() => ({ 'service a': [a!.pid], generator: [g.pid] }));
       const rooms = await serviceRooms(db, C.rooms, label, { buyer: a!, seller: a! });
-      const r = await runLoad(`profiled single instance, ${kafka ? 'Kafka' : 'in-process bus'}`, g, loadSpec('service', rooms, { steps: rates, warmupSec: 2, measureSec: QUICK ? 4 : 10, stopAfterFailures: 9, repeats: 1 }), meter);
+      const r = await runLoad(`profiled single instance, ${kafka ? 'Kafka' : 'in-process bus'}`, g, loadSpec('service', rooms, { steps: rates, warmupSec: 2, measureSec: QUICK ? 4 : 10, stopAfterFailures: 9, repeats: 1 }), meter, { profileDir: dir });
       await g.stop();
       await a!.stop();
-      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-      const summary = file ? { ...summariseProfile(join(dir, file), 30), callers: Object.fromEntries(['writeBuffer', 'writev', '(garbage collector)'].map((fn) => [fn, callersOf(join(dir, file), fn, 6)])) } : null;
+      // one profile per step (taken inside the instance around the step only); path shares × the
+      // step's measured CPU = CPU per message spent on each path, comparable across the two modes
+      const perRate = r.steps.map((st, i) => {
+        const f = join(dir, `${a!.name}-${st.offered}-${i + 1}.cpuprofile`);
+        const cpu10k = serviceCpuPer10k(st) ?? 0;
+        try {
+          const summary = { ...summariseProfile(f, 30), callers: Object.fromEntries(['writeBuffer', 'writev'].map((fn) => [fn, callersOf(f, fn, 6)])) };
+          const paths = stackShares(f, PATHS);
+          const pathCpuMsPer1kMsgs = Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, Math.round(((v / 100) * cpu10k * 100)) / 1]));
+          return { rate: st.offered, profile: f, summary, paths, pathCpuMsPer1kMsgs };
+        } catch {
+          return { rate: st.offered, profile: null, summary: null, paths: {}, pathCpuMsPer1kMsgs: {} };
+        }
+      });
       const gcTrace = summariseGcTrace(join(dir, `stdout-${label}-a.log`));
       const queriesPerCommit = r.dbPerMessage?.Com_commit ? Math.round((r.dbPerMessage.Questions! / r.dbPerMessage.Com_commit) * 100) / 100 : null;
-      out[kafka ? 'kafka' : 'inproc'] = { load: r.steps, dbPerMessage: r.dbPerMessage, queriesPerCommit, profile: file ? join(dir, file) : null, summary, gcTrace };
-      if (summary) {
-        log(`  profile: ${summary.totalMs} ms sampled, idle ${summary.idlePct}%, GC ${summary.gcPct}% of busy; by module: ${summary.byModule.slice(0, 8).map((m) => `${m.module} ${m.selfPct}%`).join(', ')}`);
-        for (const t of summary.top.slice(0, 12)) log(`    ${String(t.selfPct).padStart(5)}%  ${t.function}  ${t.location}`);
+      out[kafka ? 'kafka' : 'inproc'] = { load: r.steps, dbPerMessage: r.dbPerMessage, queriesPerCommit, perRate, gcTrace };
+      for (const pr of perRate) {
+        if (!pr.summary) continue;
+        log(`  profile at ${pr.rate}/s: idle ${pr.summary.idlePct}%, GC ${pr.summary.gcPct}% of busy; paths: ${Object.entries(pr.paths).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
+        for (const t of pr.summary.top.slice(0, 10)) log(`    ${String(t.selfPct).padStart(5)}%  ${t.function}  ${t.location}`);
       }
       if (gcTrace) log(`  --trace-gc: ${Object.entries(gcTrace.byKind).map(([k, v]) => `${k} ×${v.count} ${v.ms} ms (max ${v.maxMs})`).join(', ')}`);
     } finally {
@@ -957,7 +975,7 @@ function compareMarkdown(): string[] {
   type Side = { load: RepeatedStep[]; queriesPerCommit: number | null; dbPerMessage?: Record<string, number>; summary: ReturnType<typeof summariseProfile> | null; gcTrace: ReturnType<typeof summariseGcTrace> };
   const c = scen.compare as ({ ratios: Array<Record<string, number | null>> } & Record<string, Side>) | undefined;
   if (!c) return [];
-  const lines = ['## One instance, in-process bus vs Kafka, profiled (--cpu-prof, --trace-gc, in-service probe)', ''];
+  const lines = ['## One instance, in-process bus vs Kafka, profiled (per-step CPU profile, --trace-gc, in-service probe)', ''];
   lines.push('| rate | side | p99 ms | service CPU s / 10k msgs | ELD p99 ms | GC pause ms (max) | alloc KB / delivery |', '|---|---|---|---|---|---|---|');
   for (const side of ['inproc', 'kafka']) {
     for (const s of c[side]?.load ?? []) {
@@ -966,14 +984,22 @@ function compareMarkdown(): string[] {
     }
   }
   lines.push('', 'Kafka / in-process service CPU per message: ' + c.ratios.map((r) => `×${r.kafkaOverInproc} at ${r.rate}/s`).join(', '), '');
-  for (const side of ['inproc', 'kafka']) {
-    const x = c[side];
-    if (!x) continue;
+  type PerRate = { rate: number; summary: ReturnType<typeof summariseProfile> | null; paths: Record<string, number>; pathCpuMsPer1kMsgs: Record<string, number> };
+  const sides = (['inproc', 'kafka'] as const).filter((k) => c[k]);
+  const pathNames = Object.keys(PATHS);
+  for (const rate of c.ratios.map((r) => r.rate)) {
+    lines.push(`### ${rate} msg/s — CPU ms per 1,000 messages by path (inclusive profile share × measured CPU)`, '', `| path | ${sides.join(' | ')} |`, `|---|${sides.map(() => '---|').join('')}`);
+    for (const p of pathNames) lines.push(`| ${p} | ${sides.map((k) => { const pr = (c[k] as unknown as { perRate: PerRate[] }).perRate.find((x) => x.rate === rate); return pr ? `${pr.pathCpuMsPer1kMsgs[p] ?? '–'} (${pr.paths[p] ?? '–'} %)` : '–'; }).join(' | ')} |`);
+    lines.push('');
+  }
+  for (const side of sides) {
+    const x = c[side] as unknown as Side & { perRate: PerRate[] };
     lines.push(`### ${side === 'kafka' ? 'Kafka' : 'in-process bus'}`, '', `MariaDB per message: ${Object.entries(x.dbPerMessage ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; statements per commit ${x.queriesPerCommit}`, '');
-    if (x.gcTrace) lines.push(`--trace-gc: ${Object.entries(x.gcTrace.byKind).map(([k, v]) => `${k} ×${v.count}, ${v.ms} ms, max ${v.maxMs} ms, ${v.reclaimedMB} MB reclaimed`).join('; ')}`, '');
-    if (x.summary) {
-      lines.push(`idle ${x.summary.idlePct}%, GC ${x.summary.gcPct}% of busy. By module: ${x.summary.byModule.map((m) => `${m.module} ${m.selfPct}%`).join(', ')}`, '', '| self % of busy | function | location |', '|---|---|---|');
-      for (const t of x.summary.top.slice(0, 20)) lines.push(`| ${t.selfPct} | ${t.function} | ${t.location} |`);
+    if (x.gcTrace) lines.push(`--trace-gc (whole process life): ${Object.entries(x.gcTrace.byKind).map(([k, v]) => `${k} ×${v.count}, ${v.ms} ms, max ${v.maxMs} ms, ${v.reclaimedMB} MB reclaimed`).join('; ')}`, '');
+    for (const pr of x.perRate) {
+      if (!pr.summary) continue;
+      lines.push(`At ${pr.rate} msg/s: idle ${pr.summary.idlePct}%, GC ${pr.summary.gcPct}% of busy. By module: ${pr.summary.byModule.map((m) => `${m.module} ${m.selfPct}%`).join(', ')}`, '', '| self % of busy | function | location |', '|---|---|---|');
+      for (const t of pr.summary.top.slice(0, 15)) lines.push(`| ${t.selfPct} | ${t.function} | ${t.location} |`);
       lines.push('');
     }
   }
@@ -1036,7 +1062,7 @@ for (const [n, fn] of order) {
 }
 if (PROFILE_COMPARE) {
   const rates = (args.find((a, i) => args[i - 1] === '--compare-rates') ?? '1000,3000').split(',').map(Number);
-  log(`profile comparison (--cpu-prof, --trace-gc, event-loop delay) of one instance, in-process bus vs Kafka, at ${rates.join(', ')} msg/s`);
+  log(`profile comparison (per-step CPU profiles, --trace-gc, event-loop delay) of one instance, in-process bus vs Kafka, at ${rates.join(', ')} msg/s`);
   try {
     await profileCompare(rates);
   } catch (err) {

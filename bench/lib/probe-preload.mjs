@@ -7,7 +7,7 @@
  * the variable. The service code is untouched and unaware of it.
  */
 import http from 'node:http';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
@@ -53,7 +53,35 @@ if (sock) {
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   const ms = (ns) => Math.round(ns / 1e4) / 100;
+  // CPU profile of one window on request (the orchestrator brackets a load step with start/stop),
+  // so a profile holds that step only, without start-up, connection ramp or drain
+  let session = null;
+  const post = (method, params = {}) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+  async function profile(action, file) {
+    if (action === 'start') {
+      if (!session) {
+        const inspector = await import('node:inspector');
+        session = new inspector.Session();
+        session.connect();
+        await post('Profiler.enable');
+        await post('Profiler.setSamplingInterval', { interval: 500 });
+      }
+      await post('Profiler.start');
+      return { started: true };
+    }
+    const { profile: prof } = await post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(prof));
+    return { file };
+  }
   const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://probe');
+    if (url.pathname.startsWith('/profile/')) {
+      profile(url.pathname.slice('/profile/'.length), url.searchParams.get('file')).then(
+        (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
+        (err) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
     sample();
     const cpu = process.cpuUsage(cpu0);
     const body = {

@@ -26,14 +26,23 @@ export function probeOpts(name: string): { sock: string; nodeFlags: string[]; ex
 
 /** readings since the previous read (the probe resets on every read); null when it does not answer */
 export function readProbe(sock: string): Promise<ProbeReading | null> {
+  return probeGet<ProbeReading>(sock, '/read');
+}
+
+/** starts a CPU profile in the instance, or stops it and has it written to `file` */
+export function probeProfile(sock: string, action: 'start' | 'stop', file?: string): Promise<unknown> {
+  return probeGet(sock, `/profile/${action}${file ? `?file=${encodeURIComponent(file)}` : ''}`);
+}
+
+function probeGet<T>(sock: string, path: string): Promise<T | null> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath: sock, path: '/read', timeout: 10_000 }, (res) => {
+    const req = http.get({ socketPath: sock, path, timeout: 30_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
         try {
-          resolve(JSON.parse(body) as ProbeReading);
+          resolve(JSON.parse(body) as T);
         } catch {
           resolve(null);
         }

@@ -96,3 +96,47 @@ export function callersOf(file: string, fn: string, top = 8): Array<{ caller: st
   }
   return [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([caller, t]) => ({ caller, pct: Math.round((t / (total || 1)) * 1000) / 10 }));
 }
+
+/**
+ * Inclusive shares: % of busy samples whose stack holds a frame matching each pattern (a sample
+ * can count for several patterns). Tells what a whole path costs, e.g. everything under the
+ * Kafka producer, whatever native work it ends in.
+ */
+export function stackShares(file: string, patterns: Record<string, RegExp>): Record<string, number> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const us = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) us.set(p.samples[i]!, (us.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  const out: Record<string, number> = Object.fromEntries(Object.keys(patterns).map((k) => [k, 0]));
+  let busy = 0;
+  for (const [id, t] of us) {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
+    busy += t;
+    const frames: string[] = [];
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const cf = byId.get(cur)!.callFrame;
+      frames.push(`${cf.functionName}@${cf.url}`);
+    }
+    for (const [k, re] of Object.entries(patterns)) if (frames.some((f) => re.test(f))) out[k]! += t;
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round((out[k]! / (busy || 1)) * 1000) / 10;
+  return out;
+}
+
+/** the paths compared between the in-process bus and Kafka */
+export const PATHS: Record<string, RegExp> = {
+  'kafkajs producer (send, encode, partition)': /kafkajs\/src\/(producer|protocol\/requests\/produce)/,
+  'kafkajs consumer (fetch, decode)': /kafkajs\/src\/(consumer|protocol\/requests\/fetch|protocol\/recordBatch)/,
+  'kafkajs network (socket, request queue)': /kafkajs\/src\/network/,
+  'kafkajs (all)': /kafkajs/,
+  'bus: enqueue/flush (JSON.stringify of envelopes)': /^(enqueue|scheduleFlush|flush|sendOnce)@.*kafka-bus/,
+  'bus: deliverBatch/decodeEnvelope (own events too)': /^(deliverBatch|decodeEnvelope)@.*kafka-bus/,
+  'mysql2 (store + access queries)': /mysql2/,
+  'STOMP socket writes (uncork → writev)': /^uncork@.*stomp\/server/,
+  'hub fan-out': /chat\/hub\.js/,
+  'pino logging': /pino/,
+  'module loading / startup': /cjs\/loader|esm\/(loader|utils)|bootstrap\/realm/,
+  '(garbage collector)': /^\(garbage collector\)@/,
+};
