@@ -87,6 +87,15 @@ const schema = z.object({
   INQUIRY_RATE_PER_HOUR: positiveInt.default(10),
   SESSION_TTL_SECONDS: positiveInt.default(60),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+
+  /** largest request body any HTTP route reads; larger ones get 413 before they are read */
+  HTTP_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
+  /** calls one tRPC batch request may hold */
+  TRPC_MAX_BATCH: positiveInt.default(20),
+  /** behind a reverse proxy: take the client address from the last X-Forwarded-For entry */
+  TRUST_PROXY: bool.default(false),
+  /** bearer token GET /metrics requires; unset → /metrics answers loopback callers only */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof schema> & {
@@ -115,7 +124,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
         const value = raw[name];
-        const shown = value === undefined || /SECRET|PASS/i.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        const shown = value === undefined || /SECRET|PASS|TOKEN/i.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -183,6 +192,7 @@ export function describeEnv(env: Env): Record<string, unknown> {
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? '(unset: in-process bus, single instance)',
     SMTP_URL: env.SMTP_URL ? mask(env.SMTP_URL) : `(unset: mail written to ${env.MAIL_DIR})`,
     SUPPORT_EMAIL: env.SUPPORT_EMAIL,
+    METRICS_TOKEN: env.METRICS_TOKEN ? '(set)' : '(unset: /metrics for loopback callers only)',
     AUTH_SECRET: env.authSecretSource === 'generated' ? '(generated, kept in .local/auth-secret)' : '(set)',
     defaults: env.defaulted,
   };

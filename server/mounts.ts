@@ -18,7 +18,9 @@ function socketIoMount(service: Service): Mount {
     sendRatePerSecond: service.env.SEND_RATE_PER_SECOND,
     sendBurst: service.env.SEND_BURST,
     maxPayloadBytes: service.env.STOMP_MAX_FRAME_BYTES,
+    metrics: service.metrics,
   });
+  service.metrics.countConnections('socketio', () => bridge.socketCount());
   const owns = (pathname: string) => pathname === SOCKET_IO_PATH || pathname.startsWith(`${SOCKET_IO_PATH}/`);
   return {
     request(req, res, pathname) {
@@ -43,8 +45,14 @@ function trpcMount(service: Service): Mount {
       tokens: service.tokens,
       cookieAuth: service.cookieAuth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,
+      trustProxy: service.env.TRUST_PROXY,
     },
     service.logger.child({ module: 'trpc' }),
+    {
+      maxBatch: service.env.TRPC_MAX_BATCH,
+      maxBodyBytes: service.env.HTTP_MAX_BODY_BYTES,
+      onBatchRefused: () => service.metrics.limitRefusals.inc({ limit: 'trpc_batch' }),
+    },
   );
   return {
     request(req, res, pathname) {
@@ -66,6 +74,7 @@ function stompMount(service: Service): Mount {
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     sendBurst: env.SEND_BURST,
     cookieAuth: (req) => service.cookieAuth.userForUpgrade(req),
+    metrics: service.metrics,
   });
   const endpoint = createStompEndpoint({
     app,
@@ -78,7 +87,9 @@ function stompMount(service: Service): Mount {
       heartbeatReceiveMs: env.STOMP_HEARTBEAT_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    onSlowConsumer: () => service.metrics.slowConsumerCutoffs.inc({ transport: 'stomp' }),
   });
+  service.metrics.countConnections('stomp', () => endpoint.sessionCount());
   return {
     upgrade(req, socket, head, pathname) {
       if (pathname !== '/ws-stomp') return false;
