@@ -15,6 +15,9 @@ export type DependencyState = 'up' | 'down' | 'embedded';
 /** latency buckets in seconds: 1 ms … 10 s */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+const TRANSPORTS: readonly Transport[] = ['stomp', 'socketio'];
+/** the limits counted today; others appear when first counted */
+const KNOWN_LIMITS = ['body_size', 'trpc_batch', 'send_rate', 'inquiry_address', 'inquiry_user'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -73,6 +76,13 @@ export class Metrics {
   constructor() {
     // process CPU/memory/GC and the event-loop lag (nodejs_eventloop_lag_*)
     collectDefaultMetrics({ register: this.registry });
+    // known series start at 0, so rate() and increase() see their first event
+    for (const limit of KNOWN_LIMITS) this.limitRefusals.inc({ limit }, 0);
+    for (const transport of TRANSPORTS) {
+      this.slowConsumerCutoffs.inc({ transport }, 0);
+      this.receiptLatency.zero({ transport });
+    }
+    for (const path of ['local', 'bus']) this.deliveryLatency.zero({ path });
 
     const sources = this.connectionSources;
     new Gauge({

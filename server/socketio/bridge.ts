@@ -71,6 +71,11 @@ export interface SocketIoBridgeOptions {
   metrics?: Metrics | undefined;
 }
 
+/** the `ws` socket under a Socket.IO connection on the websocket transport (not in engine.io's public types) */
+function rawWebSocket(socket: ChatSocket): { terminate?: () => void } | undefined {
+  return (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
+}
+
 /** engine.io keeps unsent packets in `writeBuffer` (not in its public types) */
 function queuedPackets(socket: ChatSocket): number {
   return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
@@ -154,7 +159,10 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
               if (queuedPackets(socket) > MAX_QUEUED_PACKETS) {
                 logger.warn({ user: user.id }, 'socket.io slow consumer disconnected');
                 opts.metrics?.slowConsumerCutoffs.inc({ transport: 'socketio' });
+                const raw = rawWebSocket(socket);
                 socket.disconnect(true);
+                // the closing handshake would hold the socket ~30 s for a peer that does not read
+                raw?.terminate?.();
                 return;
               }
               socket.emit('room:event', out.event);
