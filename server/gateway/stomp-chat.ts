@@ -152,7 +152,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
           if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
           const started = performance.now();
           await this.chat.sendMessage(user.id, roomId.data, parsed.data);
-          this.opts.metrics?.receiptLatency.observe({ transport: 'stomp' }, secondsSince(started));
+          this.opts.metrics?.receipt.stomp.observe(secondsSince(started));
           return;
         }
         case 'read': {

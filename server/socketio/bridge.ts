@@ -190,7 +190,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         async (input) => {
           const started = performance.now();
           const { message } = await chat.sendMessage(user.id, input.roomId, { content: input.content, clientMsgId: input.clientMsgId ?? null });
-          opts.metrics?.receiptLatency.observe({ transport: 'socketio' }, secondsSince(started));
+          opts.metrics?.receipt.socketio.observe(secondsSince(started));
           return { message };
         },
         { rateLimited: true },
