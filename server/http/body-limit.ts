@@ -22,27 +22,29 @@ export interface BodyLimitOptions {
  * returns true. Call it first thing in the request handler.
  */
 export function enforceBodyLimit(req: IncomingMessage, res: ServerResponse, opts: BodyLimitOptions): boolean {
+  let received = 0;
+  let refused = false;
+  // Node's HTTP parser delivers body chunks through push(); counting there sees every byte as
+  // it arrives, whether or not (or how late) a route starts reading, and copies nothing. Once
+  // refused, push() answers false to every chunk, which makes the parser stop reading the socket.
+  const push = req.push.bind(req);
+  req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (refused) return false;
+    if (chunk === null) return push(null);
+    received += (chunk as { length: number }).length;
+    if (received <= opts.maxBytes) return push(chunk, encoding);
+    refused = true;
+    refuse(req, res, opts);
+    // end the stream for the route so it stops waiting for a body that will not come
+    push(null);
+    return false;
+  };
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > opts.maxBytes) {
+    refused = true;
     refuse(req, res, opts);
     return false;
   }
-  let received = 0;
-  // Node's HTTP parser delivers body chunks through push(); counting there sees every byte as
-  // it arrives, whether or not (or how late) a route starts reading, and copies nothing.
-  const push = req.push.bind(req);
-  req.push = (chunk: unknown, encoding?: BufferEncoding) => {
-    if (chunk !== null && received <= opts.maxBytes) {
-      received += (chunk as { length: number }).length;
-      if (received > opts.maxBytes) {
-        refuse(req, res, opts);
-        // end the stream for the route so it stops waiting for a body that will not come
-        return push(null);
-      }
-    }
-    if (received > opts.maxBytes) return false;
-    return push(chunk, encoding);
-  };
   return true;
 }
 
@@ -55,8 +57,8 @@ function refuse(req: IncomingMessage, res: ServerResponse, opts: BodyLimitOption
     res.end(body);
     silence(res);
   }
-  // Half-close so the client reads the 413 instead of a reset; whatever it still sends is
-  // dropped by the kernel-to-parser path above, and the socket goes after a short linger.
+  // Half-close so the client reads the 413 instead of a reset; nothing more is read from it,
+  // and the socket goes after a short linger.
   res.once('finish', () => socket.end());
   if (res.writableFinished) socket.end();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
