@@ -76,6 +76,8 @@ describe('anonymous inquiries', () => {
     expect(results.slice(0, 10).every((r) => r.status === 200)).toBe(true);
     expect(results.slice(10).every((r) => r.status === 429 && r.code === 'TOO_MANY_REQUESTS')).toBe(true);
     expect(await rows(srv)).toHaveLength(10);
+    const refusals = (await srv.service.metrics.limitRefusals.get()).values.find((v) => v.labels.limit === 'inquiry_address');
+    expect(refusals?.value).toBe(90);
 
     const mailed = await recipientsOnceMailed(srv);
     expect(mailed).toHaveLength(10);
