@@ -101,7 +101,10 @@ cmd_fetch() {
 # other HTTP server on the port.
 s3_answers() {
   local body
-  body="$(curl -s --max-time 3 "http://${S3PROXY_HOST}:${S3PROXY_PORT}/" 2>/dev/null)" || return 1
+  # plain bash (no curl needed): one HTTP/1.0 request, the server closes after answering
+  # shellcheck disable=SC2016 # $0/$1 expand in the inner shell
+  body="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$0" "$1" >&3 && cat <&3' \
+    "$S3PROXY_HOST" "$S3PROXY_PORT" 2>/dev/null)" || return 1
   [[ "$body" == *"<Error>"* || "$body" == *"ListAllMyBucketsResult"* ]]
 }
 
