@@ -6,7 +6,7 @@ import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
 import { createStompEndpoint } from './stomp/index.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
 import { createUploadRoutes } from './uploads/http.js';
-import { ImageProcessor } from './uploads/images.js';
+import { ImagePool } from './uploads/image-pool.js';
 import { roomMembership, UploadService } from './uploads/service.js';
 import { UrlSigner } from './uploads/signed-urls.js';
 import { createUploadStorage } from './uploads/storage.js';
@@ -23,10 +23,11 @@ async function uploadsMount(service: Service): Promise<Mount> {
   const { env } = service;
   const logger = service.logger.child({ module: 'uploads' });
   const storage = await createUploadStorage(env, logger);
+  const images = new ImagePool({ size: Math.max(1, availableParallelism()), maxPixels: env.UPLOAD_MAX_PIXELS, logger });
   const uploads = new UploadService({
     db: service.database.db,
     storage,
-    images: new ImageProcessor({ maxPixels: env.UPLOAD_MAX_PIXELS, concurrency: Math.max(1, availableParallelism()) }),
+    images,
     signer: new UrlSigner(env.AUTH_SECRET, env.UPLOAD_URL_TTL_SECONDS),
     isMember: roomMembership(service.database.db),
     logger,
@@ -40,7 +41,10 @@ async function uploadsMount(service: Service): Promise<Mount> {
   });
   return {
     request: (req, res, pathname) => routes(req, res, pathname),
-    close: () => storage.close(),
+    close: async () => {
+      await images.close();
+      await storage.close();
+    },
   };
 }
 

@@ -3,8 +3,8 @@
  * (never the name or the declared type), only JPEG, PNG and WebP are kept (HEIC becomes JPEG
  * when this machine's libvips can decode it), the image is re-encoded with its orientation
  * applied and every piece of metadata dropped (phone photos carry EXIF GPS positions), and a
- * thumbnail is made. Decoding runs on libvips' threads; at most `concurrency` images at a time
- * so a burst of uploads cannot take all memory or every libuv thread.
+ * thumbnail is made. Pure bytes in, bytes out: image-pool.ts runs it in low-priority child
+ * processes so decoding photos never competes with the chat for the CPU.
  */
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata } from 'sharp';
@@ -21,10 +21,10 @@ export interface ProcessedImage {
   thumb: { contentType: 'image/webp'; data: Buffer; width: number; height: number };
 }
 
-export interface ImageProcessorOptions {
-  maxPixels: number;
-  /** images decoded at the same time */
-  concurrency: number;
+/** turns uploaded bytes into what is stored; runs in the image workers (image-pool.ts) */
+export interface ImageProcessor {
+  process(input: Buffer): Promise<ProcessedImage>;
+  close(): Promise<void>;
 }
 
 // no cache of decoded images between uploads: each photo is seen once
@@ -32,83 +32,53 @@ sharp.cache(false);
 
 const ACCEPTED = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif']);
 
-export class ImageProcessor {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly opts: ImageProcessorOptions) {}
-
-  async process(input: Buffer): Promise<ProcessedImage> {
-    const type = await fileTypeFromBuffer(input);
-    if (!type || !ACCEPTED.has(type.mime)) {
-      const what = type ? `${type.mime} files` : 'this file (not an image we recognise)';
-      throw new UploadError('UNSUPPORTED_TYPE', `${what} cannot be uploaded: send a JPEG, PNG or WebP photo`);
-    }
-    await this.acquire();
-    try {
-      return await this.convert(input, type.mime);
-    } finally {
-      this.release();
-    }
+export async function processImage(input: Buffer, maxPixels: number): Promise<ProcessedImage> {
+  const type = await fileTypeFromBuffer(input);
+  if (!type || !ACCEPTED.has(type.mime)) {
+    const what = type ? `${type.mime} files` : 'this file (not an image we recognise)';
+    throw new UploadError('UNSUPPORTED_TYPE', `${what} cannot be uploaded: send a JPEG, PNG or WebP photo`);
   }
-
-  private async convert(input: Buffer, mime: string): Promise<ProcessedImage> {
-    const heic = mime === 'image/heic' || mime === 'image/heif';
-    // 'warning' makes a truncated JPEG (libjpeg: "premature end of data") an error instead of a grey half
-    const source = sharp(input, { limitInputPixels: this.opts.maxPixels, failOn: 'warning', sequentialRead: true });
-    let meta: Metadata;
-    try {
-      // the header only, without the pixel limit, so a bomb is refused below with its size named
-      meta = await sharp(input, { limitInputPixels: false, failOn: 'warning' }).metadata();
-    } catch (err) {
-      throw decodeError(err, heic);
-    }
-    const { width, height } = meta;
-    if (!width || !height) throw new UploadError('INVALID_IMAGE', 'the image has no size: the file is damaged');
-    // the header alone tells the size: refuse before decoding a single pixel
-    if (width * height > this.opts.maxPixels) {
-      throw new UploadError(
-        'TOO_MANY_PIXELS',
-        `the image is ${width}×${height} pixels, more than the limit of ${this.opts.maxPixels.toLocaleString('en')} pixels`,
-      );
-    }
-    // rotate() applies the EXIF orientation to the pixels; sharp writes no metadata unless asked
-    const upright = source.rotate();
-    const out = heic || meta.format === 'jpeg' ? 'jpeg' : meta.format === 'png' ? 'png' : 'webp';
-    try {
-      const main = upright.clone();
-      if (out === 'jpeg') main.jpeg({ quality: 85, mozjpeg: false });
-      else if (out === 'png') main.png({ compressionLevel: 6 });
-      else main.webp({ quality: 85 });
-      const thumb = upright
-        .clone()
-        .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 75 });
-      const [full, small] = await Promise.all([main.toBuffer({ resolveWithObject: true }), thumb.toBuffer({ resolveWithObject: true })]);
-      return {
-        contentType: `image/${out}`,
-        data: full.data,
-        width: full.info.width,
-        height: full.info.height,
-        thumb: { contentType: 'image/webp', data: small.data, width: small.info.width, height: small.info.height },
-      };
-    } catch (err) {
-      throw decodeError(err, heic);
-    }
+  const heic = type.mime === 'image/heic' || type.mime === 'image/heif';
+  let meta: Metadata;
+  try {
+    // the header only, without the pixel limit, so a bomb is refused below with its size named
+    meta = await sharp(input, { limitInputPixels: false, failOn: 'warning' }).metadata();
+  } catch (err) {
+    throw decodeError(err, heic);
   }
-
-  private async acquire(): Promise<void> {
-    if (this.active < this.opts.concurrency) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  const { width, height } = meta;
+  if (!width || !height) throw new UploadError('INVALID_IMAGE', 'the image has no size: the file is damaged');
+  // the header alone tells the size: refuse before decoding a single pixel
+  if (width * height > maxPixels) {
+    throw new UploadError(
+      'TOO_MANY_PIXELS',
+      `the image is ${width}×${height} pixels, more than the limit of ${maxPixels.toLocaleString('en')} pixels`,
+    );
   }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+  // 'warning' makes a truncated JPEG (libjpeg: "premature end of data") an error instead of a grey half;
+  // rotate() applies the EXIF orientation to the pixels; sharp writes no metadata unless asked
+  const upright = sharp(input, { limitInputPixels: maxPixels, failOn: 'warning' }).rotate();
+  const out = heic || meta.format === 'jpeg' ? 'jpeg' : meta.format === 'png' ? 'png' : 'webp';
+  try {
+    const main = upright.clone();
+    if (out === 'jpeg') main.jpeg({ quality: 85 });
+    else if (out === 'png') main.png({ compressionLevel: 6 });
+    else main.webp({ quality: 85 });
+    const full = await main.toBuffer({ resolveWithObject: true });
+    const small = await upright
+      .clone()
+      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 75 })
+      .toBuffer({ resolveWithObject: true });
+    return {
+      contentType: `image/${out}`,
+      data: full.data,
+      width: full.info.width,
+      height: full.info.height,
+      thumb: { contentType: 'image/webp', data: small.data, width: small.info.width, height: small.info.height },
+    };
+  } catch (err) {
+    throw decodeError(err, heic);
   }
 }
 

@@ -27,14 +27,14 @@ export async function uploadPhoto(
   baseUrl: string,
   roomId: string,
   data: Buffer,
-  opts: { token?: string; filename?: string; type?: string; field?: string } = {},
+  opts: { token?: string; filename?: string; type?: string; field?: string; headers?: Record<string, string> } = {},
 ): Promise<UploadReply> {
   const form = new FormData();
   form.append(opts.field ?? 'file', new Blob([new Uint8Array(data)], { type: opts.type ?? 'image/jpeg' }), opts.filename ?? 'photo.jpg');
   const res = await fetch(`${baseUrl}/api/uploads?roomId=${encodeURIComponent(roomId)}`, {
     method: 'POST',
     body: form,
-    headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
   });
   return { status: res.status, body: await res.json() };
 }

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import exifReader from 'exif-reader';
+import { encode } from 'next-auth/jwt';
 import mysql from 'mysql2/promise';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -175,6 +176,20 @@ describe.each(backends)('photo uploads %s', (_label, makeStore) => {
     await expectRefusedLeavingNothing(async () => uploadPhoto(srv.url, roomId, jpeg, { token: await tokenFor(stranger) }), 403, 'FORBIDDEN');
     await expectRefusedLeavingNothing(() => uploadPhoto(srv.url, 'no-such-room', jpeg, { token: buyerToken }), 403, 'FORBIDDEN');
     await expectRefusedLeavingNothing(() => uploadPhoto(srv.url, roomId, jpeg, { token: buyerToken, field: 'picture' }), 400, 'BAD_REQUEST');
+  });
+
+  it("accepts the web page's session cookie from the page's own origin, not from another site", async () => {
+    const cookie = `next-auth.session-token=${await encode({ token: { sub: buyer, name: buyer }, secret: TEST_AUTH_SECRET })}`;
+    const jpeg = await photo(200, 150).jpeg().toBuffer();
+    const fromPage = await uploadPhoto(srv.url, roomId, jpeg, { headers: { cookie, origin: srv.url } });
+    expect(fromPage.status).toBe(201);
+    expect(fromPage.body).toMatchObject({ contentType: 'image/jpeg', width: 200, height: 150 });
+    // a form on another site posting with the victim's cookie
+    await expectRefusedLeavingNothing(
+      () => uploadPhoto(srv.url, roomId, jpeg, { headers: { cookie, origin: 'https://evil.example' } }),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
   it('serves an image only through its signed URL: unsigned, tampered, swapped or expired links are refused', async () => {
