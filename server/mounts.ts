@@ -23,7 +23,8 @@ async function uploadsMount(service: Service): Promise<Mount> {
   const { env } = service;
   const logger = service.logger.child({ module: 'uploads' });
   const storage = await createUploadStorage(env, logger);
-  const images = new ImagePool({ size: Math.max(1, availableParallelism()), maxPixels: env.UPLOAD_MAX_PIXELS, logger });
+  const workers = Math.max(1, availableParallelism());
+  const images = new ImagePool({ size: workers, maxPixels: env.UPLOAD_MAX_PIXELS, logger });
   const uploads = new UploadService({
     db: service.database.db,
     storage,
@@ -37,6 +38,8 @@ async function uploadsMount(service: Service): Promise<Mount> {
     tokens: service.tokens,
     cookieAuth: service.cookieAuth,
     maxBytes: env.UPLOAD_MAX_BYTES,
+    // one photo decoding per worker and one being received for each
+    concurrentUploads: workers * 2,
     logger,
   });
   return {

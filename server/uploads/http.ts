@@ -6,6 +6,9 @@
  * anything is read and again while busboy streams the part, so no more than the limit is ever
  * held in memory. The caller is authenticated like tRPC: a Bearer JWT, or the web page's session
  * cookie from an allowed Origin (a cross-site form must not upload as the signed-in user).
+ * At most `concurrentUploads` bodies are read at once; later uploads wait with their socket
+ * unread (TCP pushes back on the client), so a burst neither fills memory nor floods the event
+ * loop with body bytes while the chat shares it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -26,7 +29,32 @@ export interface UploadRoutesOptions {
   tokens: TokenService;
   cookieAuth: CookieAuth;
   maxBytes: number;
+  /** upload bodies read and processed at the same time */
+  concurrentUploads: number;
   logger: Logger;
+}
+
+/** a counting semaphore: take() resolves when a slot is free */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
 }
 
 export function ownsUploadPath(pathname: string): boolean {
@@ -35,6 +63,7 @@ export function ownsUploadPath(pathname: string): boolean {
 
 export function createUploadRoutes(opts: UploadRoutesOptions) {
   const { uploads, logger } = opts;
+  const slots = new Slots(opts.concurrentUploads);
 
   async function authenticate(req: IncomingMessage): Promise<AuthUser> {
     const header = req.headers.authorization;
@@ -61,9 +90,14 @@ export function createUploadRoutes(opts: UploadRoutesOptions) {
     if (!/^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '')) {
       throw new UploadError('BAD_REQUEST', 'send the photo as multipart/form-data with one field named "file"');
     }
-    const bytes = await readFilePart(req, opts.maxBytes);
-    const view = await uploads.store(user, roomId, bytes);
-    sendJson(res, 201, view);
+    const release = await slots.take();
+    try {
+      const bytes = await readFilePart(req, opts.maxBytes);
+      const view = await uploads.store(user, roomId, bytes);
+      sendJson(res, 201, view);
+    } finally {
+      release();
+    }
   }
 
   async function read(req: IncomingMessage, res: ServerResponse, pathname: string, url: URL): Promise<void> {
@@ -183,7 +217,12 @@ function readFilePart(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       }
       resolve(Buffer.concat(chunks, size));
     });
-    req.on('aborted', () => fail(new UploadError('BAD_REQUEST', 'the upload was interrupted')));
+    // the client may have given up while the upload waited for a slot
+    const interrupted = () => fail(new UploadError('BAD_REQUEST', 'the upload was interrupted'));
+    if (req.destroyed || req.socket.destroyed) return interrupted();
+    req.once('close', () => {
+      if (!req.complete) interrupted();
+    });
     req.pipe(parser);
   });
 }
