@@ -227,6 +227,13 @@ describe.each(backends)('photo uploads %s', (_label, makeStore) => {
     expect((await refused(ghost)).status).toBe(404);
   });
 
+  it('answers every one of a dozen photos sent at the same moment', async () => {
+    const jpeg = await photo(320, 240).jpeg().toBuffer();
+    const replies = await Promise.all(Array.from({ length: 12 }, () => uploadPhoto(srv.url, roomId, jpeg, { token: sellerToken })));
+    expect(replies.map((r) => r.status)).toEqual(Array(12).fill(201));
+    expect(new Set(replies.map((r) => r.body.id)).size).toBe(12);
+  });
+
   it('stores exactly two objects and one row per accepted photo', async () => {
     const objectsBefore = (await store.list()).length;
     const rowsBefore = await rowCount();
