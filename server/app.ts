@@ -15,6 +15,7 @@ import type { Env } from './env.js';
 import { enforceBodyLimit } from './http/body-limit.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
 import { createMetricsRoute } from './http/metrics-route.js';
+import { isWebSocketUpgrade, PlainUpgrades } from './http/plain-upgrade.js';
 import type { Logger } from './logger.js';
 import { InquiryService } from './inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
@@ -33,6 +34,8 @@ export interface WebHandler {
 export interface Mount {
   /** answers the request and returns true when it owns the path */
   request?(req: IncomingMessage, res: ServerResponse, pathname: string): boolean | Promise<boolean>;
+  /** true for paths whose requests carry their own, larger body limit (uploads) */
+  boundsOwnBody?(pathname: string): boolean;
   /** takes over the upgrade and returns true when it owns the path (synchronously) */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): boolean;
   close(): Promise<void>;
@@ -152,12 +155,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     metrics.watchDependencies(async () => (await readiness()).dependencies);
     metrics.watchBusQueue(() => bus.queueLength?.() ?? 0);
     const metricsRoute = createMetricsRoute(metrics, env.METRICS_TOKEN);
-    const bodyLimit = { maxBytes: env.HTTP_MAX_BODY_BYTES, onRefused: () => metrics.limitRefusals.inc({ limit: 'body_size' }) };
+    const bodyLimit = {
+      maxBytes: env.HTTP_MAX_BODY_BYTES,
+      exempt: (pathname: string) => mounts.some((m) => m.boundsOwnBody?.(pathname) ?? false),
+      onRefused: () => metrics.limitRefusals.inc({ limit: 'body_size' }),
+    };
     const mounts: Mount[] = [];
     const web = opts.web ?? null;
 
     const server = createServer((req, res) => {
-      // every route, Next's included, reads its body through this bound
+      plainUpgrades.track(req, res);
+      // every route, Next's included, reads its body through this bound (uploads have their own)
       if (!enforceBodyLimit(req, res, bodyLimit)) return;
       void route(req, res).catch((err) => {
         logger.error({ err, url: req.url }, 'request failed');
@@ -174,8 +182,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       sendJson(res, 404, { error: 'not found' });
     }
 
+    const plainUpgrades = new PlainUpgrades(server);
     // one upgrade owner, dispatching by path synchronously; unknown paths are refused
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // `Upgrade: h2c` and the like: answered as the plain HTTP/1.1 request it also is
+      if (!isWebSocketUpgrade(req)) return plainUpgrades.serve(req, socket, head);
       socket.on('error', () => socket.destroy());
       const pathname = pathOf(req.url);
       for (const m of mounts) if (m.upgrade?.(req, socket, head, pathname)) return;
@@ -194,6 +205,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const port = (server.address() as AddressInfo).port;
     const sockets = new Set<Duplex>();
     server.on('connection', (s) => {
+      // a connection handed back after a declined h2c upgrade is already tracked
+      if (sockets.has(s)) return;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });

@@ -13,6 +13,8 @@ const LINGER_MS = 2000;
 
 export interface BodyLimitOptions {
   maxBytes: number;
+  /** paths that bound their bodies themselves (uploads, with a larger limit) */
+  exempt?: (pathname: string) => boolean;
   /** told once per refused request, e.g. to count refusals */
   onRefused?: () => void;
 }
@@ -22,6 +24,7 @@ export interface BodyLimitOptions {
  * returns true. Call it first thing in the request handler.
  */
 export function enforceBodyLimit(req: IncomingMessage, res: ServerResponse, opts: BodyLimitOptions): boolean {
+  if (opts.exempt?.(pathOf(req.url))) return true;
   let received = 0;
   let refused = false;
   // Node's HTTP parser delivers body chunks through push(); counting there sees every byte as
@@ -64,6 +67,11 @@ function refuse(req: IncomingMessage, res: ServerResponse, opts: BodyLimitOption
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+function pathOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return (q >= 0 ? url!.slice(0, q) : url) || '/';
 }
 
 /**
