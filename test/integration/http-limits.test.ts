@@ -4,12 +4,14 @@
  * TRPC_MAX_BATCH calls, refused as a whole before any of them runs.
  */
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import { postLargeBody } from '../helpers/http-raw.js';
 import { databaseUrl, dropDatabase, startChildServer, startTestServer, testEnvVars, uniqueName, type ChildServer, type TestServer } from '../helpers/server.js';
 import { tokenFor } from '../helpers/tokens.js';
+import { uploadPhoto, uploadPhotoChunked } from '../helpers/uploads.js';
 
 const MB = 1024 * 1024;
 const uid = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
@@ -120,5 +122,29 @@ describe('tRPC batches', () => {
     expect(done.status).toBe(200);
     expect(done.body).toHaveLength(20);
     expect(await roomsOf(buyer)).toBe(20);
+  });
+});
+
+describe('photo uploads', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer({ env: { HTTP_MAX_BODY_BYTES: String(MB), UPLOAD_MAX_BYTES: String(8 * MB) } });
+  });
+  afterAll(async () => {
+    await srv?.stop();
+  });
+
+  it('are taken above the general body limit, up to their own', async () => {
+    const buyer = uid('buyer');
+    const room = await srv.service.chat.openRoom({ id: buyer, name: buyer, role: 'user' }, uid('seller'), 'p-photo');
+    // pure noise does not compress: a PNG of about 3 MB
+    const big = await sharp(randomBytes(1000 * 1000 * 3), { raw: { width: 1000, height: 1000, channels: 3 } }).png().toBuffer();
+    expect(big.length).toBeGreaterThan(2 * MB);
+    const token = await tokenFor(buyer);
+
+    const declared = await uploadPhoto(srv.url, room.id, big, { token, type: 'image/png', filename: 'noise.png' });
+    expect(declared.status).toBe(201);
+    expect(declared.body.contentType).toBe('image/png');
+    expect((await uploadPhotoChunked(srv.url, room.id, big, token)).status).toBe(201);
   });
 });
