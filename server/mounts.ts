@@ -1,13 +1,56 @@
 /** The transports every instance mounts on its HTTP server, in dispatch order. */
+import { availableParallelism } from 'node:os';
 import type { Mount, Service } from './app.js';
 import { StompChatApplication } from './gateway/stomp-chat.js';
 import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
 import { createStompEndpoint, type StompEndpoint } from './stomp/index.js';
 import { createSockJsEndpoint } from './stomp/sockjs.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
+import { createUploadRoutes } from './uploads/http.js';
+import { ImagePool } from './uploads/image-pool.js';
+import { roomMembership, UploadService } from './uploads/service.js';
+import { UPLOADS_PATH, UrlSigner } from './uploads/signed-urls.js';
+import { createUploadStorage } from './uploads/storage.js';
 
 export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>> {
-  return [trpcMount, stompMount, socketIoMount];
+  return [trpcMount, uploadsMount, stompMount, socketIoMount];
+}
+
+/**
+ * Photo uploads and signed image reads under /api/uploads. They carry their own body limit
+ * (UPLOAD_MAX_BYTES), so a general HTTP body limit must leave this path to them.
+ */
+async function uploadsMount(service: Service): Promise<Mount> {
+  const { env } = service;
+  const logger = service.logger.child({ module: 'uploads' });
+  const storage = await createUploadStorage(env, logger);
+  const workers = Math.max(1, availableParallelism());
+  const images = new ImagePool({ size: workers, maxPixels: env.UPLOAD_MAX_PIXELS, logger });
+  const uploads = new UploadService({
+    db: service.database.db,
+    storage,
+    images,
+    signer: new UrlSigner(env.AUTH_SECRET, env.UPLOAD_URL_TTL_SECONDS),
+    isMember: roomMembership(service.database.db),
+    logger,
+  });
+  const routes = createUploadRoutes({
+    uploads,
+    tokens: service.tokens,
+    cookieAuth: service.cookieAuth,
+    maxBytes: env.UPLOAD_MAX_BYTES,
+    // one photo decoding per worker and one being received for each
+    concurrentUploads: workers * 2,
+    logger,
+  });
+  return {
+    request: (req, res, pathname) => routes(req, res, pathname),
+    boundsOwnBody: (pathname) => pathname === UPLOADS_PATH || pathname.startsWith(`${UPLOADS_PATH}/`),
+    close: async () => {
+      await images.close();
+      await storage.close();
+    },
+  };
 }
 
 function socketIoMount(service: Service): Mount {
@@ -19,7 +62,9 @@ function socketIoMount(service: Service): Mount {
     sendRatePerSecond: service.env.SEND_RATE_PER_SECOND,
     sendBurst: service.env.SEND_BURST,
     maxPayloadBytes: service.env.STOMP_MAX_FRAME_BYTES,
+    metrics: service.metrics,
   });
+  service.metrics.countConnections('socketio', () => bridge.socketCount());
   const owns = (pathname: string) => pathname === SOCKET_IO_PATH || pathname.startsWith(`${SOCKET_IO_PATH}/`);
   return {
     request(req, res, pathname) {
@@ -44,8 +89,14 @@ function trpcMount(service: Service): Mount {
       tokens: service.tokens,
       cookieAuth: service.cookieAuth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,
+      trustProxy: service.env.TRUST_PROXY,
     },
     service.logger.child({ module: 'trpc' }),
+    {
+      maxBatch: service.env.TRPC_MAX_BATCH,
+      maxBodyBytes: service.env.HTTP_MAX_BODY_BYTES,
+      onBatchRefused: () => service.metrics.limitRefusals.inc({ limit: 'trpc_batch' }),
+    },
   );
   return {
     request(req, res, pathname) {
@@ -70,6 +121,7 @@ function stompMount(service: Service): Mount {
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     sendBurst: env.SEND_BURST,
     cookieAuth: (req) => service.cookieAuth.userForUpgrade(req),
+    metrics: service.metrics,
   });
   const endpoint = createStompEndpoint({
     app,
@@ -83,6 +135,7 @@ function stompMount(service: Service): Mount {
       heartbeatMinMs: env.STOMP_HEARTBEAT_MIN_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    onSlowConsumer: () => service.metrics.slowConsumerCutoffs.inc({ transport: 'stomp' }),
     // a tenth of the fastest heart-beat: beats leave on time; an idle tick costs nothing
     heartbeatTickMs: Math.min(1000, Math.max(20, Math.floor(env.STOMP_HEARTBEAT_MIN_MS / 10))),
   });
@@ -93,6 +146,7 @@ function stompMount(service: Service): Mount {
     maxMessageBytes: Math.max(4 * env.STOMP_MAX_FRAME_BYTES, 1024 * 1024),
     logger,
   });
+  service.metrics.countConnections('stomp', () => endpoint.sessionCount());
   return {
     request: (req, res, pathname) => sockJs.handleRequest(req, res, pathname),
     upgrade(req, socket, head, pathname) {
