@@ -139,13 +139,16 @@ export function SupportForm({ me }: { me: { id: string; name: string } }) {
     },
   });
 
+  // the card shows what the list below shows: the list is polled while anything is pending
+  const createdStatus = (created && mine.data?.find((i) => i.id === created.id)?.status) ?? created?.status ?? 'pending';
+
   return (
     <>
       {created && (
         <div className="confirmation" role="status" tabIndex={-1} ref={confirmation} data-testid="inquiry-confirmation">
           <h2>Thanks — we have your inquiry</h2>
           <p>
-            Inquiry <strong>#{created.id}</strong> is stored. Status: <StatusBadge status={created.status} />
+            Inquiry <strong>#{created.id}</strong> is stored. Status: <StatusBadge status={createdStatus} />
           </p>
           <p className="muted small">A copy goes to {created.email}. We usually answer within one working day.</p>
         </div>
