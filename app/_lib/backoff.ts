@@ -9,7 +9,7 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const RECONNECT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 15_000 };
+export const RECONNECT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 10_000 };
 
 /**
  * The wait before reconnect attempt `attempt` (0 = the first retry after a drop): between half

@@ -41,7 +41,7 @@ describe('outbox', () => {
   });
 
   it('sends what waited for a connection again in the order it was written', () => {
-    let o = enqueue(enqueue(enqueue([], 'a', 'first'), 'b', 'second'), 'c', 'third');
+    let o: readonly PendingMessage[] = enqueue(enqueue(enqueue([], 'a', 'first'), 'b', 'second'), 'c', 'third');
     o = receiptArrived(o, 'b', 1);
     const { outbox, resend } = dueForResend(o);
     expect(resend.map((p) => p.content)).toEqual(['first', 'third']);
