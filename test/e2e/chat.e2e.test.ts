@@ -343,6 +343,10 @@ describe('web chat between a buyer and a seller', () => {
     await confirmation.waitFor({ timeout: 10_000 });
     await expect(confirmation.getByTestId('inquiry-status').innerText()).resolves.toMatch(/Pending|Sent to support|Delivery failed/);
     await page.getByTestId('inquiry-list').getByText('I paid for the road bike twice').waitFor();
+    // the card and the list say the same thing about the same inquiry, as it moves on
+    const listed = page.getByTestId('inquiry-list').locator('li', { hasText: 'I paid for the road bike twice' }).getByTestId('inquiry-status');
+    await expect.poll(() => listed.innerText(), { timeout: 20_000 }).toBe('Sent to support');
+    await expect(confirmation.getByTestId('inquiry-status').innerText()).resolves.toBe('Sent to support');
 
     // it is stored: the API returns it to its author
     const api = trpcClient(baseUrl, { cookie: await cookieHeader(buyer.context) });
