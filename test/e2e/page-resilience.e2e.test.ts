@@ -262,6 +262,51 @@ describe('the chat page on a phone and on a flaky network', () => {
     await screenshot(page, 'links-and-draft-desktop');
   }, 60_000);
 
+  it('notifies and counts in the tab title a message that arrives while the tab is hidden, and shows when the other side was last seen', async () => {
+    const { roomId, sellerStomp } = await roomWith('ivan', 'bob', 'p-headphones');
+    const ivan = await signedInPage(browser!, baseUrl, 'ivan');
+    const page = ivan.page;
+    // before the permission is granted the page offers to ask for it
+    await page.goto('/chat');
+    await page.getByTestId('enable-notifications').waitFor();
+    await ivan.context.grantPermissions(['notifications'], { origin: baseUrl });
+    // the tab's visibility is driven by the test; notifications shown are recorded on their way out
+    await page.addInitScript(() => {
+      const w = window as unknown as { hidden: boolean; shown: Array<{ title: string; body: string }> };
+      w.hidden = false;
+      w.shown = [];
+      Object.defineProperty(document, 'visibilityState', { get: () => (w.hidden ? 'hidden' : 'visible') });
+      const Real = window.Notification;
+      window.Notification = class extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          w.shown.push({ title, body: options?.body ?? '' });
+        }
+      } as typeof Notification;
+    });
+    await page.goto(`/chat/${roomId}`);
+    await page.getByTestId('composer').waitFor();
+    await expect.poll(() => page.getByTestId('counterpart-status').getAttribute('data-state')).toBe('online');
+    await page.evaluate(() => {
+      (window as unknown as { hidden: boolean }).hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await write(sellerStomp, roomId, ['Are you still interested?']);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { shown: unknown[] }).shown)).toEqual([{ title: 'Bob', body: 'Are you still interested?' }]);
+    await expect.poll(() => page.title()).toBe('(1) Re:Use Chat');
+    // back in the tab: it is read, the badge goes
+    await page.evaluate(() => {
+      (window as unknown as { hidden: boolean }).hidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await expect.poll(() => page.title()).toBe('Re:Use Chat');
+
+    await sellerStomp.disconnect();
+    await expect.poll(() => page.getByTestId('counterpart-status').innerText(), { timeout: 15_000 }).toMatch(/^Last seen (just now|\d+ min ago)$/);
+    await screenshot(page, 'last-seen-desktop');
+    await ivan.context.close();
+  }, 60_000);
+
   it('signs in a user with a Korean name', async () => {
     const minsu = await signedInPage(browser!, baseUrl, '민수', PHONE);
     await expect(minsu.page.getByTestId('me').innerText()).resolves.toBe('민수');
