@@ -78,8 +78,10 @@ const schema = z.object({
   STOMP_MAX_FRAME_BYTES: positiveInt.default(64 * 1024),
   STOMP_MAX_HEADERS: positiveInt.default(64),
   STOMP_MAX_SUBSCRIPTIONS: positiveInt.default(100),
-  /** what the server offers in CONNECTED heart-beat: sx,sy in ms */
+  /** the server's preferred heart-beat, both ways: the slowest it offers and accepts (0 = none) */
   STOMP_HEARTBEAT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** the fastest heart-beat a client may negotiate, both ways */
+  STOMP_HEARTBEAT_MIN_MS: z.coerce.number().int().min(100).default(1_000),
   /** per-connection bytes buffered for a slow reader before it is disconnected */
   SLOW_CONSUMER_BYTES: positiveInt.default(4 * 1024 * 1024),
   SEND_RATE_PER_SECOND: positiveInt.default(20),

@@ -2,7 +2,8 @@
 import type { Mount, Service } from './app.js';
 import { StompChatApplication } from './gateway/stomp-chat.js';
 import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
-import { createStompEndpoint } from './stomp/index.js';
+import { createStompEndpoint, type StompEndpoint } from './stomp/index.js';
+import { createSockJsEndpoint } from './stomp/sockjs.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
 
 export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>> {
@@ -56,6 +57,9 @@ function trpcMount(service: Service): Mount {
   };
 }
 
+/** raw STOMP over WebSocket at exactly this path; SockJS below it */
+const STOMP_PATH = '/ws-stomp';
+
 function stompMount(service: Service): Mount {
   const { env, chat, tokens } = service;
   const logger = service.logger.child({ module: 'stomp' });
@@ -76,14 +80,27 @@ function stompMount(service: Service): Mount {
       maxSubscriptions: env.STOMP_MAX_SUBSCRIPTIONS,
       heartbeatSendMs: env.STOMP_HEARTBEAT_MS,
       heartbeatReceiveMs: env.STOMP_HEARTBEAT_MS,
+      heartbeatMinMs: env.STOMP_HEARTBEAT_MIN_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    // a tenth of the fastest heart-beat: beats leave on time; an idle tick costs nothing
+    heartbeatTickMs: Math.min(1000, Math.max(20, Math.floor(env.STOMP_HEARTBEAT_MIN_MS / 10))),
+  });
+  // the same sessions over SockJS, below the raw endpoint's path
+  const sockJs = createSockJsEndpoint({
+    prefix: STOMP_PATH,
+    endpoint: endpoint as StompEndpoint<unknown>,
+    maxMessageBytes: Math.max(4 * env.STOMP_MAX_FRAME_BYTES, 1024 * 1024),
+    logger,
   });
   return {
+    request: (req, res, pathname) => sockJs.handleRequest(req, res, pathname),
     upgrade(req, socket, head, pathname) {
-      if (pathname !== '/ws-stomp') return false;
-      endpoint.handleUpgrade(req, socket, head);
-      return true;
+      if (pathname === STOMP_PATH) {
+        endpoint.handleUpgrade(req, socket, head);
+        return true;
+      }
+      return sockJs.handleUpgrade(req, socket, head, pathname);
     },
     close: () => endpoint.close(),
   };
