@@ -263,7 +263,8 @@ describe('the chat page on a phone and on a flaky network', () => {
   }, 60_000);
 
   it('notifies and counts in the tab title a message that arrives while the tab is hidden, and shows when the other side was last seen', async () => {
-    const { roomId, sellerStomp } = await roomWith('ivan', 'bob', 'p-headphones');
+    // a seller with no other connection in this file, so that leaving makes them offline
+    const { roomId, sellerStomp } = await roomWith('ivan', 'kim', 'p-headphones');
     const ivan = await signedInPage(browser!, baseUrl, 'ivan');
     const page = ivan.page;
     // before the permission is granted the page offers to ask for it
@@ -292,7 +293,7 @@ describe('the chat page on a phone and on a flaky network', () => {
       document.dispatchEvent(new Event('visibilitychange'));
     });
     await write(sellerStomp, roomId, ['Are you still interested?']);
-    await expect.poll(() => page.evaluate(() => (window as unknown as { shown: unknown[] }).shown)).toEqual([{ title: 'Bob', body: 'Are you still interested?' }]);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { shown: unknown[] }).shown)).toEqual([{ title: 'Kim', body: 'Are you still interested?' }]);
     await expect.poll(() => page.title()).toBe('(1) Re:Use Chat');
     // back in the tab: it is read, the badge goes
     await page.evaluate(() => {
