@@ -1,7 +1,9 @@
 /**
  * The web chat end to end: the production build served by the real custom server (a child
  * process), two signed-in browsers (buyer and seller) in Debian's Chromium, a server restart
- * in the middle of the conversation, and the support form.
+ * in the middle of the conversation, and the support form. One story whose later steps build on
+ * the earlier ones (same users, same room), hence one file a little over the usual length; the
+ * phone / flaky-network behaviour lives in page-resilience.e2e.test.ts.
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
