@@ -1,13 +1,55 @@
 /** The transports every instance mounts on its HTTP server, in dispatch order. */
+import { availableParallelism } from 'node:os';
 import type { Mount, Service } from './app.js';
 import { StompChatApplication } from './gateway/stomp-chat.js';
 import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
 import { createStompEndpoint, type StompEndpoint } from './stomp/index.js';
 import { createSockJsEndpoint } from './stomp/sockjs.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
+import { createUploadRoutes } from './uploads/http.js';
+import { ImagePool } from './uploads/image-pool.js';
+import { roomMembership, UploadService } from './uploads/service.js';
+import { UrlSigner } from './uploads/signed-urls.js';
+import { createUploadStorage } from './uploads/storage.js';
 
 export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>> {
-  return [trpcMount, stompMount, socketIoMount];
+  return [trpcMount, uploadsMount, stompMount, socketIoMount];
+}
+
+/**
+ * Photo uploads and signed image reads under /api/uploads. They carry their own body limit
+ * (UPLOAD_MAX_BYTES), so a general HTTP body limit must leave this path to them.
+ */
+async function uploadsMount(service: Service): Promise<Mount> {
+  const { env } = service;
+  const logger = service.logger.child({ module: 'uploads' });
+  const storage = await createUploadStorage(env, logger);
+  const workers = Math.max(1, availableParallelism());
+  const images = new ImagePool({ size: workers, maxPixels: env.UPLOAD_MAX_PIXELS, logger });
+  const uploads = new UploadService({
+    db: service.database.db,
+    storage,
+    images,
+    signer: new UrlSigner(env.AUTH_SECRET, env.UPLOAD_URL_TTL_SECONDS),
+    isMember: roomMembership(service.database.db),
+    logger,
+  });
+  const routes = createUploadRoutes({
+    uploads,
+    tokens: service.tokens,
+    cookieAuth: service.cookieAuth,
+    maxBytes: env.UPLOAD_MAX_BYTES,
+    // one photo decoding per worker and one being received for each
+    concurrentUploads: workers * 2,
+    logger,
+  });
+  return {
+    request: (req, res, pathname) => routes(req, res, pathname),
+    close: async () => {
+      await images.close();
+      await storage.close();
+    },
+  };
 }
 
 function socketIoMount(service: Service): Mount {
