@@ -14,7 +14,8 @@ import { formatLastSeen } from '../format';
 import { ProductIcon } from '../product-icon';
 
 export function presenceLabel(status: ConnectionStatus, online: boolean | null, lastSeen: string | null): { text: string; state: 'online' | 'offline' | 'unknown' } {
-  if (status !== 'connected' || online === null) return { text: status === 'connected' ? 'Status unknown' : 'Status unknown (you are not connected)', state: 'unknown' };
+  // while this page is not connected it cannot know: short, so the header keeps its height
+  if (status !== 'connected' || online === null) return { text: 'Status unknown', state: 'unknown' };
   if (online) return { text: 'Online', state: 'online' };
   return { text: lastSeen ? `Last seen ${formatLastSeen(lastSeen)}` : 'Offline', state: 'offline' };
 }
