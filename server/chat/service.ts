@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
 import type { ClientEnvelope, RoomBus } from '../bus/room-bus.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from './errors.js';
@@ -44,6 +45,7 @@ export interface ChatServiceDeps {
   presence: Presence;
   logger: Logger;
   instanceId: string;
+  metrics?: Metrics | undefined;
 }
 
 const ACCESS_TTL_MS = 15_000;
@@ -82,7 +84,10 @@ export class ChatService {
         this.query(`${SELECT_MESSAGE_BY_ROOM_ID} WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?`, [roomId, afterId, limit]),
     });
     this.store = new MessageStore(deps.storePool, deps.logger.child({ module: 'store' }), {
-      onCommitted: (messages) => this.announce(messages),
+      onCommitted: (messages) => {
+        deps.metrics?.stored(messages);
+        this.announce(messages);
+      },
     });
     // a killed instance's users: someone has to tell their rooms they went offline
     this.presence.onExpired((userId) => {
@@ -96,6 +101,7 @@ export class ChatService {
       else if (env.event.type === 'user-error') this.passUserError(env.event.userId, env.event.error);
       else {
         if (env.event.type === 'presence') this.recentPresence.delete(env.event.userId);
+        deps.metrics?.deliveredFromBus(env.event);
         this.hub.ingest(env as ClientEnvelope);
       }
     });

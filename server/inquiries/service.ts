@@ -31,9 +31,12 @@
  *    sends to well under the default lease).
  *  - A claim that crashed still counts as an attempt; if it was the last one, one extra attempt
  *    is made before the row becomes `failed`.
- *  - The rate limit is counted in Redis across instances (per instance while Redis is away).
- *    Anonymous authors are keyed by the email they give, so it caps mail to one address, not
- *    one sender who changes addresses.
+ *  - The rate limit is counted in Redis across instances (per instance while Redis is away),
+ *    per client address always and per user when signed in: the email typed in the form is
+ *    not a key, since a sender can change it at will.
+ *  - The confirmation goes only to an address that is proven: the signed-in author's email as
+ *    the identity provider stated it (kept in `users.email`). Anonymous inquiries and authors
+ *    without a known email get none, so the form cannot be used to mail third parties.
  * Every "now" is the database's NOW(3), so instances with skewed clocks agree on what is due.
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
@@ -70,6 +73,13 @@ export interface NewInquiry {
   message: string;
 }
 
+/** who wrote an inquiry, when signed in; `email` only as the verified token or session states it */
+export interface InquiryAuthor {
+  id: string;
+  name?: string;
+  email?: string;
+}
+
 export interface InquiryServiceOptions {
   pool: Pool;
   mail: MailTransport;
@@ -82,10 +92,12 @@ export interface InquiryServiceOptions {
   maxAttempts: number;
   /** first retry delay; doubles with each failed attempt */
   retryBaseMs: number;
-  /** inquiries one author (user id, or email when anonymous) may create per hour */
+  /** inquiries one signed-in user, and one client address, may create per hour */
   ratePerHour: number;
   /** where `ratePerHour` is counted across instances; without it, in this process only */
   redis?: Redis | null;
+  /** told when a limit refuses an inquiry, by which limit */
+  onRefused?: (limit: 'inquiry_user' | 'inquiry_address') => void;
   /** ceiling of the retry delay; default 1 h */
   retryCapMs?: number;
   /** how often the worker looks for due inquiries; create() wakes it at once anyway. Default 1.5 s */
@@ -132,6 +144,7 @@ export class InquiryService {
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly limiter: SharedWindowLimiter;
+  private readonly onRefused: InquiryServiceOptions['onRefused'];
 
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -153,16 +166,15 @@ export class InquiryService {
     this.pollMs = opts.pollMs ?? 1_500;
     this.leaseMs = opts.leaseMs ?? 120_000;
     this.limiter = new SharedWindowLimiter(opts.redis ?? null, { name: 'inquiries', limit: opts.ratePerHour, windowMs: HOUR_MS }, opts.logger);
+    this.onRefused = opts.onRefused;
   }
 
   // ---------------------------------------------------------------- API
 
   /** Stores the inquiry as `pending`, then wakes the mail worker. Input was validated at the edge. */
-  async create(input: NewInquiry, author: { id: string } | null): Promise<InquiryView> {
-    const key = author ? `user:${author.id}` : `email:${input.email.toLowerCase()}`;
-    if (!(await this.limiter.take(key))) {
-      throw new ChatError('TOO_MANY_REQUESTS', 'too many inquiries in the last hour, please try again later');
-    }
+  async create(input: NewInquiry, author: InquiryAuthor | null, clientAddress: string): Promise<InquiryView> {
+    if (author && !(await this.limiter.take(`user:${author.id}`))) this.refuse('inquiry_user');
+    if (!(await this.limiter.take(`addr:${clientAddress}`))) this.refuse('inquiry_address');
     let row: InquiryRow | undefined;
     try {
       row = await this.insert(input, author);
@@ -174,14 +186,26 @@ export class InquiryService {
     return toView(row);
   }
 
+  private refuse(limit: 'inquiry_user' | 'inquiry_address'): never {
+    this.onRefused?.(limit);
+    throw new ChatError('TOO_MANY_REQUESTS', 'too many inquiries in the last hour, please try again later');
+  }
+
   /**
    * INSERT and read back in one transaction: no worker can claim the row before it commits, so
    * the caller gets the inquiry exactly as stored (pending, no attempts), never a worker's update.
    */
-  private async insert(input: NewInquiry, author: { id: string } | null): Promise<InquiryRow> {
+  private async insert(input: NewInquiry, author: InquiryAuthor | null): Promise<InquiryRow> {
     const conn = await this.pool.getConnection();
     try {
       await conn.beginTransaction();
+      if (author?.email) {
+        // the identity provider's word on the author's address: where the confirmation may go
+        await conn.query(
+          'INSERT INTO users (id, name, email) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE email = VALUES(email), updated_at = CURRENT_TIMESTAMP(3)',
+          [author.id, author.name ?? author.id, author.email],
+        );
+      }
       const [res] = await conn.query<ResultSetHeader>(
         `INSERT INTO inquiries (user_id, name, email, phone, category, message, status, attempts, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, NOW(3), NOW(3), NOW(3))`,
@@ -362,7 +386,9 @@ export class InquiryService {
 
   /** best-effort (see the header): one retry, then a warning */
   private async confirm(row: InquiryRow) {
-    const mail = confirmationMail(row, { from: this.mailFrom, replyTo: this.supportEmail });
+    const to = await this.provenAddress(row);
+    if (!to) return;
+    const mail = confirmationMail({ ...row, email: to }, { from: this.mailFrom, replyTo: this.supportEmail });
     for (let attempt = 1; ; attempt++) {
       try {
         await this.mail.send(mail);
@@ -375,6 +401,14 @@ export class InquiryService {
         await sleep(this.retryBaseMs, this.stopping.signal);
       }
     }
+  }
+
+  /** the signed-in author's email as their identity provider stated it; null for anonymous inquiries */
+  private async provenAddress(row: InquiryRow): Promise<string | null> {
+    if (row.user_id === null) return null;
+    const [rows] = await this.pool.query<RowDataPacket[]>('SELECT email FROM users WHERE id = ?', [row.user_id]);
+    const email: unknown = rows[0]?.email;
+    return typeof email === 'string' && email ? email : null;
   }
 
   private async row(id: number | string): Promise<InquiryRow | null> {

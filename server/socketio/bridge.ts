@@ -23,6 +23,7 @@ import type { RoomSubscriptionHandle } from '../chat/hub.js';
 import { TokenBucket } from '../chat/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { clientMsgId, content, firstIssue, messageId, roomId } from '../chat/validation.js';
+import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
 
@@ -67,6 +68,12 @@ export interface SocketIoBridgeOptions {
   sendRatePerSecond: number;
   sendBurst: number;
   maxPayloadBytes: number;
+  metrics?: Metrics | undefined;
+}
+
+/** the `ws` socket under a Socket.IO connection on the websocket transport (not in engine.io's public types) */
+function rawWebSocket(socket: ChatSocket): { terminate?: () => void } | undefined {
+  return (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
 }
 
 /** engine.io keeps unsent packets in `writeBuffer` (not in its public types) */
@@ -124,7 +131,10 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         try {
           const parsed = schema.safeParse(payload);
           if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
-          if (opts2.rateLimited && !socket.data.bucket.take()) throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+          if (opts2.rateLimited && !socket.data.bucket.take()) {
+            opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
+            throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+          }
           reply({ ok: true, ...(await run(parsed.data)) });
         } catch (err) {
           if (err instanceof ChatError) reply({ ok: false, error: { code: err.code, message: err.message } });
@@ -148,7 +158,11 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
               // a reader that stopped reading is cut off instead of growing server memory
               if (queuedPackets(socket) > MAX_QUEUED_PACKETS) {
                 logger.warn({ user: user.id }, 'socket.io slow consumer disconnected');
+                opts.metrics?.slowConsumerCutoffs.inc({ transport: 'socketio' });
+                const raw = rawWebSocket(socket);
                 socket.disconnect(true);
+                // the closing handshake would hold the socket ~30 s for a peer that does not read
+                raw?.terminate?.();
                 return;
               }
               socket.emit('room:event', out.event);
@@ -174,7 +188,9 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
       handle(
         sendInput,
         async (input) => {
+          const started = performance.now();
           const { message } = await chat.sendMessage(user.id, input.roomId, { content: input.content, clientMsgId: input.clientMsgId ?? null });
+          opts.metrics?.receipt.socketio.observe(secondsSince(started));
           return { message };
         },
         { rateLimited: true },
