@@ -1,7 +1,7 @@
 /** The transports every instance mounts on its HTTP server, in dispatch order. */
 import type { Mount, Service } from './app.js';
-import { StompChatApplication } from './gateway/stomp-chat.js';
-import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
+import { StompChatApplication } from './transports/stomp.js';
+import { createSocketIoBridge, SOCKET_IO_PATH } from './transports/socketio.js';
 import { createStompEndpoint } from './stomp/index.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
 

@@ -14,7 +14,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { ClientEnvelope, RoomEnvelope } from '../bus/room-bus.js';
-import { messageEvent, type MessageEvent, type RoomEvent, type StoredMessage } from './events.js';
+import { messageEvent, type MessageEvent, type RoomEvent, type StoredMessage } from '../shared/events.js';
 
 export class Outgoing {
   private cachedJson: string | undefined;

@@ -21,8 +21,8 @@
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
-import { ChatError } from './errors.js';
-import type { StoredMessage } from './events.js';
+import { ChatError } from '../shared/errors.js';
+import type { StoredMessage } from '../shared/events.js';
 
 export interface AppendInput {
   roomId: string;

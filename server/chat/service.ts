@@ -10,8 +10,8 @@ import type { AuthUser } from '../auth/tokens.js';
 import type { ClientEnvelope, RoomBus } from '../bus/room-bus.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
-import { ChatError } from './errors.js';
-import { messageEvent, type MessageEvent, type ReadEvent, type RoomEvent, type SendErrorEvent, type StoredMessage } from './events.js';
+import { ChatError } from '../shared/errors.js';
+import { messageEvent, type MessageEvent, type ReadEvent, type RoomEvent, type SendErrorEvent, type StoredMessage } from '../shared/events.js';
 import { LocalHub, type RoomSubscriptionHandle, type Sink } from './hub.js';
 import { MessageStore, toStored } from './message-store.js';
 

@@ -37,9 +37,9 @@
  * Every "now" is the database's NOW(3), so instances with skewed clocks agree on what is due.
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { ChatError } from '../chat/errors.js';
+import { ChatError } from '../shared/errors.js';
 import type { Redis } from 'ioredis';
-import { SharedWindowLimiter } from '../chat/shared-limiter.js';
+import { SharedWindowLimiter } from '../shared/shared-limiter.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport, OutgoingMail } from '../mail/transport.js';
 

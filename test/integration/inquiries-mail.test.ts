@@ -11,7 +11,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChatError } from '../../server/chat/errors.js';
+import { ChatError } from '../../server/shared/errors.js';
 import { openDatabase, type Database } from '../../server/db/client.js';
 import { InquiryService, type InquiryServiceOptions, type InquiryView } from '../../server/inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from '../../server/mail/transport.js';

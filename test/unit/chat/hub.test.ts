@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LocalHub, type Outgoing, type Sink } from '../../../server/chat/hub.js';
-import { messageEvent, type StoredMessage } from '../../../server/chat/events.js';
+import { messageEvent, type StoredMessage } from '../../../server/shared/events.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
 

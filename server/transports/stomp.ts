@@ -14,10 +14,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthUser, TokenService } from '../auth/tokens.js';
 import { bearerToken, TokenError } from '../auth/tokens.js';
-import { ChatError, type ChatErrorCode } from '../chat/errors.js';
-import type { SendErrorEvent } from '../chat/events.js';
+import { ChatError, type ChatErrorCode } from '../shared/errors.js';
+import type { SendErrorEvent } from '../shared/events.js';
 import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
-import { TokenBucket } from '../chat/rate-limit.js';
+import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
 import type { Logger } from '../logger.js';
