@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Authenticator } from './auth/authenticate.js';
 import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/session-cookie.js';
 import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
@@ -50,6 +51,8 @@ export interface Service {
   logger: Logger;
   /** the web page's next-auth session cookie → user */
   cookieAuth: CookieAuth;
+  /** token or cookie → user, for every transport */
+  auth: Authenticator;
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
@@ -184,6 +187,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
 
     let closing: Promise<void> | undefined;
+    const cookieAuth = createCookieAuth({ secret: env.AUTH_SECRET, allowedOrigins: allowedOrigins(env, port) });
     const service: Service = {
       server,
       port,
@@ -197,7 +201,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       mail,
       inquiries,
       logger,
-      cookieAuth: createCookieAuth({ secret: env.AUTH_SECRET, allowedOrigins: allowedOrigins(env, port) }),
+      cookieAuth,
+      auth: new Authenticator(tokens, cookieAuth),
       readiness,
       close: () =>
         (closing ??= (async () => {

@@ -12,8 +12,7 @@ export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>
 function socketIoMount(service: Service): Mount {
   const bridge = createSocketIoBridge({
     chat: service.chat,
-    tokens: service.tokens,
-    cookieAuth: service.cookieAuth,
+    auth: service.auth,
     logger: service.logger.child({ module: 'socket.io' }),
     sendRatePerSecond: service.env.SEND_RATE_PER_SECOND,
     sendBurst: service.env.SEND_BURST,
@@ -41,7 +40,7 @@ function trpcMount(service: Service): Mount {
       chat: service.chat,
       inquiries: service.inquiries,
       tokens: service.tokens,
-      cookieAuth: service.cookieAuth,
+      auth: service.auth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,
     },
     service.logger.child({ module: 'trpc' }),
@@ -57,15 +56,14 @@ function trpcMount(service: Service): Mount {
 }
 
 function stompMount(service: Service): Mount {
-  const { env, chat, tokens } = service;
+  const { env, chat, auth } = service;
   const logger = service.logger.child({ module: 'stomp' });
   const app = new StompChatApplication({
     chat,
-    tokens,
+    auth,
     logger,
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     sendBurst: env.SEND_BURST,
-    cookieAuth: (req) => service.cookieAuth.userForUpgrade(req),
   });
   const endpoint = createStompEndpoint({
     app,

@@ -8,8 +8,8 @@
  *   concurrent batches, here or on other instances, cannot deadlock on them) before seq values
  *   are taken, so within a room seq, id and commit order agree everywhere.
  * - Batches are written one after another by default (see maxInFlight); callers are answered
- *   per batch after its COMMIT, and local delivery goes through the hub, which orders each room
- *   by seq whatever order batches complete in.
+ *   per batch after its COMMIT, in batch order. The store announces nothing: the chat pipeline
+ *   does, once per answer, and the hub orders each room by seq whatever order batches complete in.
  * - A repeated clientMsgId of the same sender in the same room resolves to the stored message.
  *   The common case has no repeat, so a batch first goes without looking for one and lets the
  *   unique index object (ER_DUP_ENTRY → rollback → the batch again, looking first).
@@ -29,8 +29,6 @@ export interface AppendInput {
   senderId: string;
   content: string;
   clientMsgId: string | null;
-  /** room members at the time of sending, carried to the delivery step */
-  members?: string[];
 }
 
 export interface AppendResult {
@@ -53,8 +51,6 @@ export interface MessageStoreOptions {
    * found), so more than one is not used until that is understood.
    */
   maxInFlight?: number;
-  /** called once per committed batch with the newly stored messages, before callers are answered */
-  onCommitted(messages: StoredMessage[]): void;
 }
 
 type Outcome = { results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] };
@@ -75,7 +71,7 @@ export class MessageStore {
     /** a pool with `multipleStatements: true`, used by nothing else */
     private readonly pool: Pool,
     private readonly logger: Logger,
-    private readonly opts: MessageStoreOptions,
+    opts: MessageStoreOptions = {},
   ) {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? 1;
@@ -137,13 +133,7 @@ export class MessageStore {
         conn = await this.pool.getConnection();
         await this.readSettings(conn);
         const outcome = await this.writeInTransaction(conn, batch, lookForRepeats);
-        if (outcome.fresh.length > 0) {
-          try {
-            this.opts.onCommitted(outcome.fresh);
-          } catch (err) {
-            this.logger.error({ err }, 'delivery after commit failed');
-          }
-        }
+        // in batch order, which is commit order: callers resume (and announce) in that order
         batch.forEach((p, i) => {
           const r = outcome.results[i];
           if (r instanceof Error) p.reject(r);
@@ -202,7 +192,7 @@ export class MessageStore {
       const accepted: Array<{ index: number; message: StoredMessage; duplicate: boolean }> = [];
       const inBatch = new Map<string, StoredMessage>();
       batch.forEach((p, index) => {
-        const { roomId, senderId, content, clientMsgId, members } = p.input;
+        const { roomId, senderId, content, clientMsgId } = p.input;
         const seq = lastSeq.get(roomId);
         if (seq === undefined) {
           results[index] = new ChatError('NOT_FOUND');
@@ -215,7 +205,6 @@ export class MessageStore {
           return;
         }
         const message: StoredMessage = { id: 0, roomId, seq: seq + 1, senderId, content, clientMsgId, createdAt: now };
-        if (members) message.members = members;
         lastSeq.set(roomId, seq + 1);
         if (key) inBatch.set(key, message);
         insertRows.push([roomId, seq + 1, senderId, content, clientMsgId, now]);

@@ -56,8 +56,6 @@ export interface StoredMessage {
   content: string;
   clientMsgId: string | null;
   createdAt: Date;
-  /** members at send time (in-process only, never serialised) */
-  members?: string[];
 }
 
 export function messageEvent(m: StoredMessage): MessageEvent {

@@ -22,7 +22,7 @@ import { SUPPORTED_VERSIONS, type StompFrame, type StompVersion } from './frame.
 import type { HeartbeatScheduler, WheelTimer } from './heartbeat-scheduler.js';
 import { resolveLimits, type StompLimits } from './limits.js';
 import { StompParser } from './parser.js';
-import { silentLogger, type AckMode, type StompApplication, type StompLogger } from './types.js';
+import { silentLogger, type AckMode, type StompApplication, type StompLogger, type StompSessionView } from './types.js';
 
 /** What the session needs from a WebSocket. */
 export interface StompTransport {
@@ -85,7 +85,7 @@ const NO_SENDS: Set<Promise<void>> = new Set();
 type CloseListener = (error: StompError | undefined) => void;
 type SettledSend = Promise<void>;
 
-export class StompSession<P = unknown> {
+export class StompSession<P = unknown> implements StompSessionView<P> {
   readonly id: string;
   private readonly app: StompApplication<P>;
   private readonly transport: StompTransport;
