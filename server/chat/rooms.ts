@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
+import { inTransaction } from '../db/transaction.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from '../shared/errors.js';
 import { messageEvent, type MessageEvent } from '../shared/events.js';
@@ -34,10 +35,7 @@ export class RoomDirectory {
   async open(buyer: AuthUser, sellerId: string, productId: string): Promise<RoomView> {
     if (buyer.id === sellerId) throw new ChatError('BAD_REQUEST', 'you cannot open a chat with yourself: sellerId is your own id');
     await this.deps.users.remember(buyer);
-    const conn = await this.deps.pool.getConnection();
-    let roomId: string;
-    try {
-      await conn.beginTransaction();
+    const roomId = await inTransaction(this.deps.pool, async (conn) => {
       // the unique (buyer, seller, product) index makes concurrent opens converge on one row:
       // the loser's INSERT IGNORE waits for the winner's commit, then does nothing
       await conn.query('INSERT IGNORE INTO rooms (id, product_id, buyer_id, seller_id) VALUES (?, ?, ?, ?)', [
@@ -50,20 +48,14 @@ export class RoomDirectory {
         'SELECT id FROM rooms WHERE buyer_id = ? AND seller_id = ? AND product_id = ?',
         [buyer.id, sellerId, productId],
       );
-      roomId = String(rows[0]!.id);
+      const id = String(rows[0]!.id);
       await conn.query(
         "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'buyer'), (?, ?, 'seller') ON DUPLICATE KEY UPDATE left_at = NULL",
-        [roomId, buyer.id, roomId, sellerId],
+        [id, buyer.id, id, sellerId],
       );
       await conn.query('INSERT IGNORE INTO users (id, name) VALUES (?, ?)', [sellerId, sellerId]);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      // released before reading the view: that read needs a pool connection of its own
-      conn.release();
-    }
+      return id;
+    });
     this.deps.access.forget(roomId);
     return this.get(buyer.id, roomId);
   }

@@ -9,13 +9,13 @@ import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  DELETED_USER_NAME,
   accountEventsGroupId,
   startAccountEvents,
   userDeleteTopic,
   userUpdateTopic,
   type AccountEvents,
 } from '../../server/bus/account-events.js';
+import { DELETED_USER_NAME } from '../../server/db/accounts.js';
 import { openDatabase, type Database } from '../../server/db/client.js';
 import { loadEnv, type Env } from '../../server/env.js';
 import { KAFKA_BROKERS, MYSQL_URL, TEST_AUTH_SECRET } from '../helpers/services.js';
