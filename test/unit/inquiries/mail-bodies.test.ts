@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confirmationMail, escapeHtml, subjectLine, supportMail, type InquiryMailFields } from '../../../server/inquiries/service.js';
+import { confirmationMail, escapeHtml, subjectLine, supportMail, type InquiryMailFields } from '../../../server/inquiries/mail-bodies.js';
 
 const row: InquiryMailFields = {
   id: 17,
