@@ -100,6 +100,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
     const tokens = new TokenService(env.AUTH_SECRET);
     const chat = new ChatService({
+      db: database.db,
       pool: database.pool,
       storePool: database.storePool,
       bus,

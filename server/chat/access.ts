@@ -3,7 +3,9 @@
  * on its own; memberships that change outside the room's own path (account events) clear it
  * everywhere through the fan-out.
  */
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { roomMembers, rooms } from '../db/schema.js';
 import { ChatError } from '../shared/errors.js';
 
 export interface RoomAccess {
@@ -20,7 +22,7 @@ export class RoomAccessCache {
   private readonly cache = new Map<string, { value: RoomAccess; expires: number }>();
   private readonly loads = new Map<string, Promise<RoomAccess>>();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly db: Db) {}
 
   /** members of the room; NOT_FOUND when it does not exist, FORBIDDEN for anyone else */
   async authorize(userId: string, roomId: string): Promise<RoomAccess> {
@@ -52,17 +54,19 @@ export class RoomAccessCache {
   }
 
   private async load(roomId: string): Promise<RoomAccess> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT r.buyer_id, r.seller_id, m.user_id FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.left_at IS NULL WHERE r.id = ?',
-      [roomId],
-    );
+    // one row per current member (or one with no member), each carrying the room's parties
+    const rows = await this.db
+      .select({ buyerId: rooms.buyerId, sellerId: rooms.sellerId, userId: roomMembers.userId })
+      .from(rooms)
+      .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), isNull(roomMembers.leftAt)))
+      .where(eq(rooms.id, roomId));
     const first = rows[0];
     if (!first) throw new ChatError('NOT_FOUND');
     const value: RoomAccess = {
       roomId,
-      buyerId: String(first.buyer_id),
-      sellerId: String(first.seller_id),
-      members: rows.filter((r) => r.user_id !== null).map((r) => String(r.user_id)),
+      buyerId: first.buyerId,
+      sellerId: first.sellerId,
+      members: rows.flatMap((r) => (r.userId === null ? [] : [r.userId])),
     };
     if (this.cache.size > MAX_CACHED) this.cache.clear();
     this.cache.set(roomId, { value, expires: Date.now() + ACCESS_TTL_MS });

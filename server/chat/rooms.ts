@@ -3,9 +3,11 @@
  * of a member's rooms (counterpart, last message, unread count, online flag), keyset-paginated.
  */
 import { randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
-import { inTransaction } from '../db/transaction.js';
+import type { Db } from '../db/client.js';
+import { roomMembers, rooms, users } from '../db/schema.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from '../shared/errors.js';
 import { messageEvent, type MessageEvent } from '../shared/events.js';
@@ -29,31 +31,36 @@ export interface RoomView {
 
 export class RoomDirectory {
   constructor(
-    private readonly deps: { pool: Pool; access: RoomAccessCache; users: UserDirectory; presence: Presence },
+    private readonly deps: {
+      db: Db;
+      /** for the room views: one hand-written query with a correlated unread count per room */
+      pool: Pool;
+      access: RoomAccessCache;
+      users: UserDirectory;
+      presence: Presence;
+    },
   ) {}
 
   async open(buyer: AuthUser, sellerId: string, productId: string): Promise<RoomView> {
     if (buyer.id === sellerId) throw new ChatError('BAD_REQUEST', 'you cannot open a chat with yourself: sellerId is your own id');
     await this.deps.users.remember(buyer);
-    const roomId = await inTransaction(this.deps.pool, async (conn) => {
+    const roomId = await this.deps.db.transaction(async (tx) => {
       // the unique (buyer, seller, product) index makes concurrent opens converge on one row:
       // the loser's INSERT IGNORE waits for the winner's commit, then does nothing
-      await conn.query('INSERT IGNORE INTO rooms (id, product_id, buyer_id, seller_id) VALUES (?, ?, ?, ?)', [
-        randomUUID(),
-        productId,
-        buyer.id,
-        sellerId,
-      ]);
-      const [rows] = await conn.query<RowDataPacket[]>(
-        'SELECT id FROM rooms WHERE buyer_id = ? AND seller_id = ? AND product_id = ?',
-        [buyer.id, sellerId, productId],
-      );
-      const id = String(rows[0]!.id);
-      await conn.query(
-        "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'buyer'), (?, ?, 'seller') ON DUPLICATE KEY UPDATE left_at = NULL",
-        [id, buyer.id, id, sellerId],
-      );
-      await conn.query('INSERT IGNORE INTO users (id, name) VALUES (?, ?)', [sellerId, sellerId]);
+      await tx.insert(rooms).ignore().values({ id: randomUUID(), productId, buyerId: buyer.id, sellerId });
+      const [room] = await tx
+        .select({ id: rooms.id })
+        .from(rooms)
+        .where(and(eq(rooms.buyerId, buyer.id), eq(rooms.sellerId, sellerId), eq(rooms.productId, productId)));
+      const id = room!.id;
+      await tx
+        .insert(roomMembers)
+        .values([
+          { roomId: id, userId: buyer.id, role: 'buyer' },
+          { roomId: id, userId: sellerId, role: 'seller' },
+        ])
+        .onDuplicateKeyUpdate({ set: { leftAt: null } });
+      await tx.insert(users).ignore().values({ id: sellerId, name: sellerId });
       return id;
     });
     this.deps.access.forget(roomId);
@@ -83,12 +90,14 @@ export class RoomDirectory {
 
   /** the rooms a user is a member of, most recent first (whom to tell about their presence) */
   async ofUser(userId: string, limit: number): Promise<Array<{ roomId: string; members: string[] }>> {
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT r.id, r.buyer_id, r.seller_id FROM room_members me JOIN rooms r ON r.id = me.room_id
-        WHERE me.user_id = ? AND me.left_at IS NULL ORDER BY r.last_activity_at DESC LIMIT ?`,
-      [userId, limit],
-    );
-    return rows.map((r) => ({ roomId: String(r.id), members: [String(r.buyer_id), String(r.seller_id)] }));
+    const rows = await this.deps.db
+      .select({ id: rooms.id, buyerId: rooms.buyerId, sellerId: rooms.sellerId })
+      .from(roomMembers)
+      .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+      .where(and(eq(roomMembers.userId, userId), isNull(roomMembers.leftAt)))
+      .orderBy(desc(rooms.lastActivityAt))
+      .limit(limit);
+    return rows.map((r) => ({ roomId: r.id, members: [r.buyerId, r.sellerId] }));
   }
 
   /** one query for every room of the page (no query per room), then one presence lookup */

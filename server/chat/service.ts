@@ -11,6 +11,7 @@
 import type { Pool } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
 import type { RoomBus } from '../bus/room-bus.js';
+import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import { messageEvent, type MessageEvent, type SendErrorEvent } from '../shared/events.js';
@@ -27,6 +28,9 @@ import { UserDirectory } from './users.js';
 export type { RoomAccess, RoomView };
 
 export interface ChatServiceDeps {
+  /** typed queries (Drizzle) */
+  db: Db;
+  /** the few hand-written queries the query builder cannot express (see history.ts, rooms.ts) */
   pool: Pool;
   /** a pool with multipleStatements for the message store (see message-store.ts) */
   storePool: Pool;
@@ -48,11 +52,11 @@ export class ChatService {
   private readonly presenceFeed: PresenceFeed;
 
   constructor(deps: ChatServiceDeps) {
-    const { pool, presence, logger } = deps;
-    this.access = new RoomAccessCache(pool);
-    this.users = new UserDirectory(pool);
-    this.messages = new MessageHistory(pool);
-    this.rooms = new RoomDirectory({ pool, access: this.access, users: this.users, presence });
+    const { db, pool, presence, logger } = deps;
+    this.access = new RoomAccessCache(db);
+    this.users = new UserDirectory(db);
+    this.messages = new MessageHistory(db, pool);
+    this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence });
     this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }));
     this.hub = new LocalHub({
       logger: logger.child({ module: 'hub' }),
