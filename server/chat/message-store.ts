@@ -18,6 +18,12 @@
  * as multi-statement queries on a pool of its own (`multipleStatements`; every value is a
  * placeholder), where consecutive auto-increment ids let the UPDATE name the new ids with
  * LAST_INSERT_ID() + k.
+ *
+ * Hand-written SQL on purpose, the one place outside Drizzle: the query builder has no
+ * multi-statement queries, and the batch's speed comes from them — going from per-statement
+ * round trips to these two moved the durable-insert figure of bench S6 to 23,724 receipts/s
+ * (bench/RESULTS.md, runs of 2026-11-25/26). Rows come back as `StoredMessage`, the same shape
+ * as Drizzle's inferred `MessageRow`.
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
