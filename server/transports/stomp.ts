@@ -38,7 +38,7 @@ const ROOM_PUB = /^\/pub\/room\/([^/]+)\/(message|read|typing)$/;
 const USER_EVENTS = '/user/queue/events';
 const USER_ERRORS = '/user/queue/errors';
 
-/** what the gateway keeps per STOMP connection */
+/** what this adapter keeps per STOMP connection */
 export interface StompPrincipal {
   user: AuthUser;
   bucket: TokenBucket;
