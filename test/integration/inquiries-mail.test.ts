@@ -16,6 +16,7 @@ import { openDatabase, type Database } from '../../server/db/client.js';
 import { InquiryService, type InquiryServiceOptions, type InquiryView } from '../../server/inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from '../../server/mail/transport.js';
 import { databaseUrl, dropDatabase, uniqueName } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SUPPORT = 'support@reuse.test';
 const FROM = 'Re:Use Chat <no-reply@reuse.test>';
@@ -156,16 +157,6 @@ function supportDeliveries(deliveries: Delivery[], inquiryId?: string): Delivery
 }
 
 // ---------------------------------------------------------------- the suite
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const sample = {
   name: 'Jiwoo Park',

@@ -12,6 +12,7 @@ import { KafkaRoomBus, fanoutGroupId, notificationsTopic, roomEventsTopic } from
 import type { OfflineNotification, RoomEnvelope } from '../../server/bus/room-bus.js';
 import { loadEnv, type Env } from '../../server/env.js';
 import { KAFKA_BROKERS as BROKERS, TEST_AUTH_SECRET } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PREFIX = `test-${inject('runId')}-${randomBytes(3).toString('hex')}-`;
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -47,11 +48,6 @@ function envelope(roomId: string, seq: number, origin: string): RoomEnvelope {
       timestamp: createdAt,
     },
   };
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await sleep(20);
 }
 
 let admin: Admin;
@@ -127,7 +123,7 @@ describe('KafkaRoomBus', () => {
       // a few bursts and a few pauses, as in real traffic
       if (i % 50 === 49) await sleep(5);
     }
-    await until(() => received.length >= sent.length, 10_000);
+    await waitFor(() => received.length >= sent.length, 'received.length >= sent.length', 10_000);
     await sleep(300); // anything more would be a duplicate
     expect(received).toHaveLength(sent.length);
     for (const roomId of rooms) {
@@ -148,7 +144,7 @@ describe('KafkaRoomBus', () => {
       if (e.roomId === 'room-echo') echoes.push(e);
     });
     a.publish(envelope('room-echo', 1, 'instance-a'));
-    await until(() => echoes.length > 0, 5_000);
+    await waitFor(() => echoes.length > 0, 'echoes.length > 0', 5_000);
     expect(echoes.map((e) => e.origin)).toEqual(['instance-a']);
   });
 
@@ -168,7 +164,7 @@ describe('KafkaRoomBus', () => {
       ],
     });
     await producer.disconnect();
-    await until(() => got.length > 0, 5_000);
+    await waitFor(() => got.length > 0, 'got.length > 0', 5_000);
     expect(got.map((e) => e.seq)).toEqual([7]);
   });
 
@@ -194,7 +190,7 @@ describe('KafkaRoomBus', () => {
       createdAt: new Date().toISOString(),
     };
     a.notify(notification);
-    await until(() => records.length > 0, 10_000);
+    await waitFor(() => records.length > 0, 'records.length > 0', 10_000);
     await sleep(500);
     await reader.disconnect();
     expect(records).toEqual([{ key: 'seller@example.com', value: notification }]);
