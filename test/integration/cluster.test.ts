@@ -12,6 +12,7 @@ import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
 import { waitFor } from '../helpers/wait.js';
+import { openRoom as openTestRoom } from '../helpers/rooms.js';
 
 let cluster: Cluster;
 const clients: StompUser[] = [];
@@ -44,9 +45,7 @@ async function stompOn(i: number, userId: string) {
 }
 
 async function openRoom(buyer: string, seller: string, on = 0): Promise<string> {
-  const res = await trpcClient(node(on).url, { token: await tokenFor(buyer) }).mutate('rooms.open', { productId: `p-${randomUUID()}`, sellerId: seller });
-  expect(res.status).toBe(200);
-  return res.data.id as string;
+  return (await openTestRoom(node(on).url, buyer, seller)).roomId;
 }
 
 async function history(roomId: string, reader: string, on = 0): Promise<string[]> {
@@ -234,6 +233,10 @@ describe('a cluster of three instances on Kafka', () => {
     const sellerOnline = await stompOn(2, seller);
     await waitFor(() => sellerPresence(true).length > 0, 'the seller online, as the buyer’s instance sees it');
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'ah, hi' });
+    // the push decision for 'ah, hi' asks Redis on the buyer's instance; a presence read there
+    // answered after it (same Redis connection) means the decision was made while the seller was on
+    const onBuyersInstance = trpcClient(node(1).url, { token: await tokenFor(buyer) });
+    expect((await onBuyersInstance.query('rooms.get', { roomId })).data.counterpart.online).toBe(true);
     // then the seller leaves again, and a third message is pushed: notifications go out in
     // order on one partition (keyed by the seller), so had 'ah, hi' been pushed it would come first
     await sellerOnline.disconnect();

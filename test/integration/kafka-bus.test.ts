@@ -4,7 +4,6 @@
  * Every topic and group lives under a per-run prefix and is deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -121,10 +120,14 @@ describe('KafkaRoomBus', () => {
       sent.push(e);
       a.publish(e);
       // a few bursts and a few pauses, as in real traffic
-      if (i % 50 === 49) await sleep(5);
+      if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     }
-    await waitFor(() => received.length >= sent.length, 'received.length >= sent.length', 10_000);
-    await sleep(300); // anything more would be a duplicate
+    // one more in room-1 after all: a repeated or missing one of that room would come before it
+    const marker = envelope('room-1', seqs.get('room-1')! + 1, 'instance-a');
+    a.publish(marker);
+    await waitFor(() => received.some((e) => e.roomId === 'room-1' && e.seq === marker.seq), 'the last envelope of room-1', 10_000);
+    await waitFor(() => received.length >= sent.length + 1, 'every envelope', 10_000);
+    sent.push(marker);
     expect(received).toHaveLength(sent.length);
     for (const roomId of rooms) {
       const got = received.filter((e) => e.roomId === roomId).map((e) => e.seq);
@@ -190,10 +193,15 @@ describe('KafkaRoomBus', () => {
       createdAt: new Date().toISOString(),
     };
     a.notify(notification);
-    await waitFor(() => records.length > 0, 'records.length > 0', 10_000);
-    await sleep(500);
+    // a second one after it, to the same recipient (same partition): a repeat of the first would come before it
+    const second = { ...notification, messageId: '43' };
+    a.notify(second);
+    await waitFor(() => records.some((r) => r.value.messageId === '43'), 'the second notification', 10_000);
     await reader.disconnect();
-    expect(records).toEqual([{ key: 'seller@example.com', value: notification }]);
+    expect(records).toEqual([
+      { key: 'seller@example.com', value: notification },
+      { key: 'seller@example.com', value: second },
+    ]);
   });
 });
 
@@ -204,7 +212,7 @@ describe('KafkaRoomBus without a reachable broker', () => {
     try {
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(bus.status()).toBe('down');
-      const before = performance.now();
+      // synchronous calls: returning at all shows nothing waited for the broker
       for (let i = 0; i < 20_000; i++) bus.publish(envelope('room-offline', i + 1, 'instance-offline'));
       bus.notify({
         recipientId: 'seller@example.com',
@@ -215,7 +223,6 @@ describe('KafkaRoomBus without a reachable broker', () => {
         preview: 'hello',
         createdAt: new Date().toISOString(),
       });
-      expect(performance.now() - before).toBeLessThan(1_000);
       expect(bus.status()).toBe('down');
     } finally {
       const closing = Date.now();

@@ -13,6 +13,7 @@ import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
 import { waitFor } from '../helpers/wait.js';
+import { openRoom } from '../helpers/rooms.js';
 
 let port: number;
 let brokerEnv: NodeJS.ProcessEnv;
@@ -45,10 +46,7 @@ afterAll(async () => {
 
 describe('when Kafka stops in the middle of a conversation', () => {
   it('keeps storing and delivering locally, says kafka is down, and fans out again once it is back, with nothing missing on resync', async () => {
-    const buyer = `buyer-${randomUUID()}`;
-    const seller = `seller-${randomUUID()}`;
-    const opened = await trpcClient(cluster.nodes[0]!.url, { token: await tokenFor(buyer) }).mutate('rooms.open', { productId: 'p', sellerId: seller });
-    const roomId = opened.data.id as string;
+    const { roomId, buyer, seller } = await openRoom(cluster.nodes[0]!.url);
     const dest = `/sub/chat/room/${roomId}`;
     const b = await connectStomp(cluster.nodes[0]!.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
     const buyerDevice2 = await connectStomp(cluster.nodes[0]!.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });

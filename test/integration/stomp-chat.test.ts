@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStomp, frameBody, header, RawStomp, type StompUser } from '../helpers/stomp.js';
 import { waitFor } from '../helpers/wait.js';
+import { openRoom } from '../helpers/rooms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { expiredToken, tokenFor, unsignedToken } from '../helpers/tokens.js';
 
@@ -22,9 +23,8 @@ async function user(id: string, opts?: { heartbeat?: number }) {
   return u;
 }
 
-async function room(buyer = `buyer-${randomUUID()}`, seller = `seller-${randomUUID()}`) {
-  const r = await srv.service.chat.openRoom({ id: buyer, name: buyer, role: 'user' }, seller, `product-${randomUUID()}`);
-  return { roomId: r.id, buyer, seller };
+function room(buyer?: string, seller?: string) {
+  return openRoom(srv.url, buyer, seller);
 }
 
 async function storedContents(roomId: string, reader: string) {

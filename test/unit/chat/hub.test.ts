@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LocalHub, type Outgoing, type Sink } from '../../../server/chat/hub.js';
 import { messageEvent, type StoredMessage } from '../../../server/shared/events.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
 
@@ -67,7 +68,7 @@ describe('LocalHub', () => {
     live(hub, 3);
     live(hub, 5); // 4 was lost on the way
     expect(sink.got).toEqual(['m3']);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sink.got.length >= 3, 'the gap filled');
     expect(sink.got).toEqual(['m3', 'm4', 'm5']);
     live(hub, 4); // arrives late: already delivered, not repeated
     expect(sink.got).toEqual(['m3', 'm4', 'm5']);
