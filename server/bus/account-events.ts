@@ -71,8 +71,8 @@ const email = z
   .max(191)
   .regex(/^[^\s@"<>()[\]{}\\,;:]+@[^\s@"<>()[\]{}\\,;:]+$/);
 
-const userDeleteObject = z.object({ email });
-const userUpdateObject = z.object({ oldEmail: email, newEmail: email });
+export const userDeleteObject = z.object({ email });
+export const userUpdateObject = z.object({ oldEmail: email, newEmail: email });
 
 function text(value: Buffer | string | null | undefined): string | null {
   if (value === null || value === undefined) return null;

@@ -1,6 +1,6 @@
 /**
  * The JSON events that clients receive (STOMP MESSAGE bodies, Socket.IO `room:event`).
- * Shapes are the external contract (DESIGN.md); ids are decimal strings, times ISO-8601.
+ * Shapes are the external contract (docs/contract.md); ids are decimal strings, times ISO-8601.
  */
 export interface MessageEvent {
   type: 'message';

@@ -1,5 +1,5 @@
 /**
- * Configurable limits of the STOMP endpoint and their defaults (DESIGN: 64 KiB frame, 64 headers,
+ * Configurable limits of the STOMP endpoint and their defaults (docs/contract.md: 64 KiB frame, 64 headers,
  * 100 subscriptions per connection). Every per-connection structure that a client can grow is
  * bounded by one of these.
  */

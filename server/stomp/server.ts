@@ -15,7 +15,7 @@ import { resolveLimits, type StompLimits } from './limits.js';
 import { StompSession, type StompTransport } from './session.js';
 import { silentLogger, type StompApplication, type StompLogger } from './types.js';
 
-/** Offered subprotocols we speak, best first (DESIGN: chosen when offered, none is fine too). */
+/** Offered subprotocols we speak, best first (docs/contract.md: chosen when offered, none is fine too). */
 export const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
 /**

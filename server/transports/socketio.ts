@@ -1,6 +1,6 @@
 /**
  * The Socket.IO bridge: namespace `/chat` at path `/socket.io`, onto the same chat pipeline,
- * authorisation and rate limits as STOMP. Events (DESIGN.md):
+ * authorisation and rate limits as STOMP. Events (docs/contract.md):
  *   client → server, each with an acknowledgement:
  *     room:join {roomId, since?}   room:leave {roomId}
  *     message:send {roomId, content, clientMsgId?} → {ok, message} | {ok:false, error}
@@ -57,10 +57,10 @@ interface SocketData {
 
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-const joinInput = z.object({ roomId, since: messageId.nullish() });
-const roomInput = z.object({ roomId });
-const sendInput = z.object({ roomId, content, clientMsgId: clientMsgId.nullish() });
-const readInput = z.object({ roomId, messageId });
+export const joinInput = z.object({ roomId, since: messageId.nullish() });
+export const roomInput = z.object({ roomId });
+export const sendInput = z.object({ roomId, content, clientMsgId: clientMsgId.nullish() });
+export const readInput = z.object({ roomId, messageId });
 
 export interface SocketIoBridgeOptions {
   chat: ChatService;
