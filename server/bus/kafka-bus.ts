@@ -15,6 +15,10 @@
  * While Kafka is unreachable the queue is bounded (oldest dropped), `status()` is 'down', and the
  * producer, the admin client and the consumer are reconnected in the background.
  * Client setup and the reconnect loop are shared with the account-events consumer (kafka-client.ts).
+ *
+ * Longer than our other files on purpose: the producer queue, the consumer and the connection
+ * state share one outage state (status(), what is queued, what is retried), and the hot path
+ * (enqueue → one send per tick → deliverBatch) reads best in one place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';

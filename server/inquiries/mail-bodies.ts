@@ -1,4 +1,5 @@
 /** The two mails of an inquiry (to support, and the customer's copy), as text and HTML. */
+import type { InquiryRow } from '../db/types.js';
 import type { OutgoingMail } from '../mail/transport.js';
 
 export function escapeHtml(text: string): string {
@@ -14,21 +15,12 @@ export function subjectLine(text: string, max = 200): string {
 }
 
 /** the fields of a stored inquiry, as both mails show them */
-export interface InquiryMailFields {
-  id: number | string;
-  user_id: string | null;
-  name: string;
-  email: string;
-  phone: string | null;
-  category: string | null;
-  message: string;
-  created_at: Date;
-}
+export type InquiryMailFields = Pick<InquiryRow, 'id' | 'userId' | 'name' | 'email' | 'phone' | 'category' | 'message' | 'createdAt'>;
 
 function fieldList(row: InquiryMailFields): Array<[string, string]> {
   return [
     ['Inquiry', `#${row.id}`],
-    ['Received', row.created_at.toISOString()],
+    ['Received', row.createdAt.toISOString()],
     ['Name', row.name],
     ['Email', row.email],
     ['Phone', row.phone ?? '(not given)'],
@@ -57,7 +49,7 @@ function textDocument(intro: string, fields: Array<[string, string]>, message: s
 
 /** the mail to support; replying to it answers the customer */
 export function supportMail(row: InquiryMailFields, to: { from: string; to: string }): OutgoingMail {
-  const fields: Array<[string, string]> = [...fieldList(row), ['Signed-in user', row.user_id ?? '(anonymous)']];
+  const fields: Array<[string, string]> = [...fieldList(row), ['Signed-in user', row.userId ?? '(anonymous)']];
   const intro = 'A new inquiry arrived through Re:Use Chat.';
   const outro = 'Reply to this mail to answer the customer.';
   return {

@@ -30,12 +30,18 @@
  *    is made before the row becomes `failed`.
  * Every "now" is the database's NOW(3), so instances with skewed clocks agree on what is due.
  */
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import type { Pool } from 'mysql2/promise';
+import { drizzleOn, type Db } from '../db/client.js';
+import { inquiries } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport } from '../mail/transport.js';
 import { confirmationMail, supportMail } from './mail-bodies.js';
 import { readInquiry, type InquiryRow } from './rows.js';
 
+/** every "now" is the database's, so instances with skewed clocks agree on what is due */
+const NOW = sql`NOW(3)`;
+const after = (ms: number) => sql`NOW(3) + INTERVAL ${Math.round(ms * 1000)} MICROSECOND`;
 const MAX_ERROR_CHARS = 1000;
 const CLAIM_BATCH = 10;
 const HOUR_MS = 3_600_000;
@@ -64,7 +70,7 @@ export interface InquiryMailWorkerOptions {
 }
 
 export class InquiryMailWorker {
-  private readonly pool: Pool;
+  private readonly db: Db;
   private readonly mail: MailTransport;
   private readonly logger: Logger;
   private readonly supportEmail: string;
@@ -84,7 +90,7 @@ export class InquiryMailWorker {
   private stopping = new AbortController();
 
   constructor(opts: InquiryMailWorkerOptions) {
-    this.pool = opts.pool;
+    this.db = drizzleOn(opts.pool);
     this.mail = opts.mail;
     this.logger = opts.logger;
     this.supportEmail = opts.supportEmail;
@@ -143,16 +149,17 @@ export class InquiryMailWorker {
   /** claims and delivers due inquiries until none is left that another worker has not taken */
   private async drain(): Promise<void> {
     while (this.running) {
-      const [due] = await this.pool.query<RowDataPacket[]>(
-        `SELECT id FROM inquiries WHERE status = 'pending' AND next_attempt_at <= NOW(3)
-         ORDER BY next_attempt_at, id LIMIT ?`,
-        [CLAIM_BATCH],
-      );
+      const due = await this.db
+        .select({ id: inquiries.id })
+        .from(inquiries)
+        .where(and(eq(inquiries.status, 'pending'), lte(inquiries.nextAttemptAt, NOW)))
+        .orderBy(asc(inquiries.nextAttemptAt), asc(inquiries.id))
+        .limit(CLAIM_BATCH);
       if (due.length === 0) return;
       let claimed = 0;
       for (const { id } of due) {
         if (!this.running) return;
-        const row = await this.claim(String(id));
+        const row = await this.claim(id);
         if (!row) continue;
         claimed++;
         await this.deliver(row);
@@ -163,18 +170,14 @@ export class InquiryMailWorker {
   }
 
   /** one conditional UPDATE: exactly one worker gets affectedRows = 1 for a due row */
-  private async claim(id: string): Promise<InquiryRow | null> {
-    const [res] = await this.pool.query<ResultSetHeader>(
-      `UPDATE inquiries
-          SET attempts = attempts + 1,
-              next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND,
-              updated_at = NOW(3)
-        WHERE id = ? AND status = 'pending' AND next_attempt_at <= NOW(3)`,
-      [this.leaseMs * 1000, id],
-    );
+  private async claim(id: number): Promise<InquiryRow | null> {
+    const [res] = await this.db
+      .update(inquiries)
+      .set({ attempts: sql`${inquiries.attempts} + 1`, nextAttemptAt: after(this.leaseMs), updatedAt: NOW })
+      .where(and(eq(inquiries.id, id), eq(inquiries.status, 'pending'), lte(inquiries.nextAttemptAt, NOW)));
     if (res.affectedRows !== 1) return null;
     // the lease keeps everyone else off this row while we read it
-    return readInquiry(this.pool, id);
+    return readInquiry(this.db, id);
   }
 
   private async deliver(row: InquiryRow): Promise<void> {
@@ -186,11 +189,10 @@ export class InquiryMailWorker {
       await this.recordFailure(row, err);
       return;
     }
-    const [res] = await this.pool.query<ResultSetHeader>(
-      `UPDATE inquiries SET status = 'sent', sent_at = NOW(3), updated_at = NOW(3)
-        WHERE id = ? AND status = 'pending' AND attempts = ?`,
-      [id, attempt],
-    );
+    const [res] = await this.db
+      .update(inquiries)
+      .set({ status: 'sent', sentAt: NOW, updatedAt: NOW })
+      .where(this.stillOurs(row));
     if (res.affectedRows !== 1) {
       // our lease ran out and another worker took the row: it owns the confirmation too
       this.logger.warn({ inquiryId: id, attempt }, 'inquiry was re-claimed while its support mail was being sent');
@@ -200,18 +202,21 @@ export class InquiryMailWorker {
     await this.confirm(row);
   }
 
+  /** the claim's fencing: still pending, and still at the attempt this worker made */
+  private stillOurs(row: InquiryRow) {
+    return and(eq(inquiries.id, row.id), eq(inquiries.status, 'pending'), eq(inquiries.attempts, row.attempts));
+  }
+
   private async recordFailure(row: InquiryRow, err: unknown) {
     const id = String(row.id);
     const attempt = row.attempts;
     const lastError = describeError(err);
     const giveUp = attempt >= this.maxAttempts;
     const delayMs = retryDelayMs(attempt, { baseMs: this.retryBaseMs, capMs: this.retryCapMs });
-    await this.pool.query(
-      `UPDATE inquiries
-          SET status = ?, last_error = ?, next_attempt_at = NOW(3) + INTERVAL ? MICROSECOND, updated_at = NOW(3)
-        WHERE id = ? AND status = 'pending' AND attempts = ?`,
-      [giveUp ? 'failed' : 'pending', lastError, Math.round(delayMs * 1000), id, attempt],
-    );
+    await this.db
+      .update(inquiries)
+      .set({ status: giveUp ? 'failed' : 'pending', lastError, nextAttemptAt: after(delayMs), updatedAt: NOW })
+      .where(this.stillOurs(row));
     if (giveUp) this.logger.error({ inquiryId: id, attempt, lastError }, 'inquiry could not be mailed to support; giving up');
     else this.logger.warn({ inquiryId: id, attempt, lastError, retryInMs: Math.round(delayMs) }, 'inquiry mail failed; will retry');
   }

@@ -1,5 +1,8 @@
 /** Inquiry rows as stored, and as the API returns them. */
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { inquiries } from '../db/schema.js';
+import type { InquiryRow } from '../db/types.js';
 
 export type InquiryStatus = 'pending' | 'sent' | 'failed';
 
@@ -20,28 +23,11 @@ export interface InquiryView {
   sentAt: string | null;
 }
 
-export interface InquiryRow extends RowDataPacket {
-  id: number | string;
-  user_id: string | null;
-  name: string;
-  email: string;
-  phone: string | null;
-  category: string | null;
-  message: string;
-  status: InquiryStatus;
-  attempts: number;
-  last_error: string | null;
-  created_at: Date;
-  updated_at: Date;
-  sent_at: Date | null;
-}
+export type { InquiryRow };
 
-export const SELECT_INQUIRY =
-  'SELECT id, user_id, name, email, phone, category, message, status, attempts, last_error, created_at, updated_at, sent_at FROM inquiries';
-
-export async function readInquiry(pool: Pool, id: number | string): Promise<InquiryRow | null> {
-  const [rows] = await pool.query<InquiryRow[]>(`${SELECT_INQUIRY} WHERE id = ?`, [id]);
-  return rows[0] ?? null;
+export async function readInquiry(db: Pick<Db, 'select'>, id: number): Promise<InquiryRow | null> {
+  const [row] = await db.select().from(inquiries).where(eq(inquiries.id, id));
+  return row ?? null;
 }
 
 export function toView(r: InquiryRow): InquiryView {
@@ -54,9 +40,9 @@ export function toView(r: InquiryRow): InquiryView {
     message: r.message,
     status: r.status,
     attempts: r.attempts,
-    lastError: r.last_error,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-    sentAt: r.sent_at ? r.sent_at.toISOString() : null,
+    lastError: r.lastError,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    sentAt: r.sentAt ? r.sentAt.toISOString() : null,
   };
 }

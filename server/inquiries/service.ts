@@ -10,15 +10,17 @@
  *    Anonymous authors are keyed by the email they give, so it caps mail to one address, not
  *    one sender who changes addresses.
  */
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import type { Pool, ResultSetHeader } from 'mysql2/promise';
-import { inTransaction } from '../db/transaction.js';
+import type { Pool } from 'mysql2/promise';
+import { drizzleOn, type Db } from '../db/client.js';
+import { inquiries } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport } from '../mail/transport.js';
 import { ChatError } from '../shared/errors.js';
 import { SharedWindowLimiter } from '../shared/shared-limiter.js';
 import { InquiryMailWorker } from './mail-worker.js';
-import { SELECT_INQUIRY, toView, type InquiryRow, type InquiryStatus, type InquiryView } from './rows.js';
+import { readInquiry, toView, type InquiryRow, type InquiryStatus, type InquiryView } from './rows.js';
 
 export type { InquiryStatus, InquiryView };
 
@@ -58,13 +60,13 @@ const MAX_LIST = 100;
 const HOUR_MS = 3_600_000;
 
 export class InquiryService {
-  private readonly pool: Pool;
+  private readonly db: Db;
   private readonly logger: Logger;
   private readonly limiter: SharedWindowLimiter;
   private readonly worker: InquiryMailWorker;
 
   constructor(opts: InquiryServiceOptions) {
-    this.pool = opts.pool;
+    this.db = drizzleOn(opts.pool);
     this.logger = opts.logger;
     this.limiter = new SharedWindowLimiter(opts.redis ?? null, { name: 'inquiries', limit: opts.ratePerHour, windowMs: HOUR_MS }, opts.logger);
     this.worker = new InquiryMailWorker(opts);
@@ -92,15 +94,26 @@ export class InquiryService {
    * the caller gets the inquiry exactly as stored (pending, no attempts), never a worker's update.
    */
   private insert(input: NewInquiry, author: { id: string } | null): Promise<InquiryRow> {
-    return inTransaction(this.pool, async (conn) => {
-      const [res] = await conn.query<ResultSetHeader>(
-        `INSERT INTO inquiries (user_id, name, email, phone, category, message, status, attempts, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, NOW(3), NOW(3), NOW(3))`,
-        [author?.id ?? null, input.name, input.email, input.phone ?? null, input.category ?? null, input.message],
-      );
-      const [rows] = await conn.query<InquiryRow[]>(`${SELECT_INQUIRY} WHERE id = ?`, [res.insertId]);
-      const row = rows[0];
-      if (!row) throw new Error(`inquiry ${res.insertId} not found right after its INSERT`);
+    return this.db.transaction(async (tx) => {
+      const now = sql`NOW(3)`;
+      const [created] = await tx
+        .insert(inquiries)
+        .values({
+          userId: author?.id ?? null,
+          name: input.name,
+          email: input.email,
+          phone: input.phone ?? null,
+          category: input.category ?? null,
+          message: input.message,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .$returningId();
+      const row = created && (await readInquiry(tx, created.id));
+      if (!row) throw new Error(`inquiry ${created?.id} not found right after its INSERT`);
       return row;
     });
   }
@@ -110,10 +123,7 @@ export class InquiryService {
    * SMTP server's answer, meant for operators, not customers.
    */
   async mine(userId: string): Promise<InquiryView[]> {
-    const [rows] = await this.pool.query<InquiryRow[]>(`${SELECT_INQUIRY} WHERE user_id = ? ORDER BY id DESC LIMIT ?`, [
-      userId,
-      MAX_LIST,
-    ]);
+    const rows = await this.db.select().from(inquiries).where(eq(inquiries.userId, userId)).orderBy(desc(inquiries.id)).limit(MAX_LIST);
     return rows.map((r) => ({ ...toView(r), lastError: null }));
   }
 
@@ -123,22 +133,19 @@ export class InquiryService {
     nextCursor: string | null;
   }> {
     const limit = Math.min(MAX_LIST, Math.max(1, Math.trunc(opts.limit)));
-    const where: string[] = [];
-    const params: unknown[] = [];
+    const where: SQL[] = [];
     if (opts.cursor !== undefined) {
       if (!/^\d{1,20}$/.test(opts.cursor)) throw new ChatError('BAD_REQUEST', 'cursor must be an inquiry id');
       // exact comparison: a string compared with a BIGINT would go through a double
-      where.push('id < CAST(? AS UNSIGNED)');
-      params.push(opts.cursor);
+      where.push(lt(inquiries.id, sql`CAST(${opts.cursor} AS UNSIGNED)`));
     }
-    if (opts.status) {
-      where.push('status = ?');
-      params.push(opts.status);
-    }
-    const [rows] = await this.pool.query<InquiryRow[]>(
-      `${SELECT_INQUIRY}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-      [...params, limit + 1],
-    );
+    if (opts.status) where.push(eq(inquiries.status, opts.status));
+    const rows = await this.db
+      .select()
+      .from(inquiries)
+      .where(and(...where))
+      .orderBy(desc(inquiries.id))
+      .limit(limit + 1);
     const page = rows.slice(0, limit).map(toView);
     const last = page[page.length - 1];
     return { inquiries: page, nextCursor: rows.length > limit && last ? last.id : null };
