@@ -6,6 +6,7 @@
  * Exit status 1 when any run loses or reorders messages (or a scenario crashes).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,11 +36,12 @@ import {
   type ServerProc,
 } from './lib/infra.js';
 import { callersOf, summariseProfile } from './lib/profile.js';
+import { phoneJpeg, uploadBurst, type UploadBurst } from './lib/uploads.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const scenarioArg = args.find((a, i) => args[i - 1] === '--scenario') ?? args.find((a) => a.startsWith('--scenario='))?.split('=')[1];
-const SCENARIOS = new Set((scenarioArg ?? '1,2,3,4,5,6').split(',').map(Number));
+const SCENARIOS = new Set((scenarioArg ?? '1,2,3,4,5,6,7').split(',').map(Number));
 const PROFILE = args.includes('--profile') || (!QUICK && !args.includes('--no-profile') && !scenarioArg);
 const PROFILE_KAFKA = args.includes('--profile-kafka') || (!QUICK && !args.includes('--no-profile') && !scenarioArg);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -115,7 +117,13 @@ function meterFor(procs: () => Record<string, number[]>) {
 }
 
 // ------------------------------------------------------------------ shared setups
-async function service(name: string, db: string, instances: Array<'a' | 'b'>, kafka: boolean, opts: { inspect?: boolean; nodeFlags?: string[] } = {}) {
+async function service(
+  name: string,
+  db: string,
+  instances: Array<'a' | 'b'>,
+  kafka: boolean,
+  opts: { inspect?: boolean; nodeFlags?: string[]; extraEnv?: Record<string, string> } = {},
+) {
   const prefix = `bench-${RUN_TAG}-${name}-`;
   const redisPrefix = `bench:${RUN_TAG}:${name}:`;
   await dropDatabase(db);
@@ -184,7 +192,13 @@ interface LoadOutcome {
   dbPerMessage?: Record<string, number>;
 }
 
-async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): Promise<LoadOutcome> {
+async function runLoad(
+  label: string,
+  g: Gen,
+  spec: LoadSpec,
+  meter: CpuMeter,
+  onStep?: (e: { type: string; [k: string]: unknown }) => void,
+): Promise<LoadOutcome> {
   log(`  ${label}: ${spec.rooms.length} rooms × ${spec.rooms[0]!.members.length} members × ${spec.devices} device(s), steps ${spec.steps.join(',')}`);
   const stepMeter = meter.fresh();
   const db0 = spec.kind === 'service' ? await dbStatus() : null;
@@ -192,6 +206,7 @@ async function runLoad(label: string, g: Gen, spec: LoadSpec, meter: CpuMeter): 
   let stepMeterBase: CpuMeter | null = null;
   meter.reset();
   const r = await g.call<Omit<LoadOutcome, 'maxSustainable'>>('load', spec, (e) => {
+    onStep?.(e);
     if (e.type === 'step-begin') {
       stepMeterBase = meter;
       stepMeter.reset();
@@ -796,6 +811,21 @@ function markdown(): string {
     const sv = s6.service as { receiptsPerSec: number; connections: number; window: number; receiptLatency: { p50: number; p99: number }; cpu: { cpuSec: Record<string, number> } };
     lines.push(`| service (STOMP SEND with receipt, ${sv.connections} senders × ${sv.window} in flight) | ${sv.receiptsPerSec} receipts/s (p50 ${sv.receiptLatency.p50} ms, p99 ${sv.receiptLatency.p99} ms) | group commit |`, '', `CPU s: ${cpuLine(sv.cpu.cpuSec)}`, '');
   }
+  const s7 = scen['7'] as { chat: LoadOutcome; uploads: UploadBurst; overlapped: boolean[] } | undefined;
+  if (s7) {
+    const u = s7.uploads;
+    lines.push(
+      '## S7 photo uploads beside chat',
+      '',
+      `${u.ok}/${u.uploads} concurrent uploads of a ${(u.bytesEach / 1e6).toFixed(2)} MB JPEG (4032×3024) in ${u.wallMs} ms: **${u.mbPerSec} MB/s**; ` +
+        `upload + thumbnail p50 **${u.latencyMs.p50} ms**, p90 ${u.latencyMs.p90} ms, p99 **${u.latencyMs.p99} ms**, max ${u.latencyMs.max} ms`,
+      '',
+      '| step | during uploads | sent/s | p50 | p99 | max | receipt p99 |',
+      '|---|---|---|---|---|---|---|',
+    );
+    s7.chat.steps.forEach((s, i) => lines.push(`| ${i + 1} | ${s7.overlapped[i] ? 'yes' : 'no'} | ${s.sentRate} | ${s.latency.p50} | ${s.latency.p99} | ${s.latency.max} | ${s.receiptLatency.p99} |`));
+    lines.push('', `CPU s: ${cpuLine((s7.chat.cpu as { cpuSec: Record<string, number> }).cpuSec)}`, '');
+  }
   for (const prof of [scen.profile, scen.profileKafka] as Array<{ rate: number; kafka: boolean; summary: ReturnType<typeof summariseProfile> | null } | undefined>) {
     if (!prof?.summary) continue;
     lines.push(`## CPU profile of the service${prof.kafka ? ' (instance A of two on Kafka)' : ''} at ${prof.rate} msg/s`, '', `idle ${prof.summary.idlePct}%, GC ${prof.summary.gcPct}% of busy time`, '', '| self % of busy | function | location |', '|---|---|---|');
@@ -830,6 +860,50 @@ function write() {
   writeFileSync(join(OUT, 'report.md'), markdown());
 }
 
+// ------------------------------------------------------------------ scenario 7: photo uploads beside chat
+/**
+ * 100 concurrent uploads of a ~3 MB JPEG while a modest STOMP load runs: the chat steps before
+ * the burst are the baseline, the steps it overlaps show whether uploads stall the message path.
+ */
+async function scenario7() {
+  const db = `reuse_chat_bench_${RUN_TAG}_s7`;
+  const uploadDir = join(ROOT, 'var', 'bench-uploads', RUN_TAG);
+  cleanup.push(() => rm(uploadDir, { recursive: true, force: true }));
+  const [a] = await service('s7', db, ['a'], false, { extraEnv: { UPLOAD_DIR: uploadDir } });
+  const g = await gen('gen-s7');
+  const meter = meterFor(() => ({ 'service a': [a!.pid], generator: [g.pid] }));
+  const rooms = await serviceRooms(db, 100, 's7', { buyer: a!, seller: a! });
+  const jpeg = await phoneJpeg();
+  const rate = 200;
+  const steps = Array.from({ length: QUICK ? 4 : 6 }, () => rate);
+  const stepTimes: Array<{ begin: number; end?: number }> = [];
+  let burst: Promise<UploadBurst> | undefined;
+  const load = runLoad(`STOMP at ${rate} msg/s beside 100 uploads of ${(jpeg.length / 1e6).toFixed(2)} MB`, g, loadSpec('service', rooms, {
+    steps,
+    measureSec: QUICK ? 4 : 8,
+    stopAfterFailures: steps.length,
+    finalDrainSec: 10,
+  }), meter, (e) => {
+    if (e.type === 'step-begin') {
+      stepTimes.push({ begin: performance.now() });
+      // the first step is the baseline; the burst starts with the second
+      if (stepTimes.length === 2) burst = uploadBurst(a!.url, rooms.map((r) => ({ roomId: r.id, token: r.members[0]!.token })), jpeg);
+    } else if (e.type === 'step-end') stepTimes.at(-1)!.end = performance.now();
+  });
+  const chat = await load;
+  const uploads = await (burst ?? uploadBurst(a!.url, rooms.map((r) => ({ roomId: r.id, token: r.members[0]!.token })), jpeg));
+  const overlapped = stepTimes.map((t) => (t.end ?? Infinity) > uploads.startedAt && t.begin < uploads.endedAt);
+  log(`    uploads: ${uploads.ok}/${uploads.uploads} ok of ${(uploads.bytesEach / 1e6).toFixed(2)} MB in ${uploads.wallMs} ms → ${uploads.mbPerSec} MB/s; upload+thumbnail p50 ${uploads.latencyMs.p50} p99 ${uploads.latencyMs.p99} max ${uploads.latencyMs.max} ms`);
+  if (uploads.failed) log(`    upload errors: ${uploads.errorSamples.join(' | ')}`);
+  log(`    chat p99 per step: ${chat.steps.map((s, i) => `${s.latency.p99} ms${overlapped[i] ? ' (during uploads)' : ''}`).join(', ')}`);
+  if (uploads.failed > 0) {
+    failed = true;
+    failures.push(`S7: ${uploads.failed} of ${uploads.uploads} uploads failed`);
+  }
+  scen['7'] = { chat, uploads, overlapped };
+  await runCleanup();
+}
+
 // ------------------------------------------------------------------ main
 const started = performance.now();
 const totalMeter = meterFor(() => ({}));
@@ -843,6 +917,7 @@ const order: Array<[number, () => Promise<void>]> = [
   [4, scenario4],
   [5, scenario5],
   [6, scenario6],
+  [7, scenario7],
 ];
 log(`bench ${report.mode}: scenarios ${[...SCENARIOS].join(',')}; output ${OUT}`);
 for (const [n, fn] of order) {

@@ -14,6 +14,7 @@ import { ChatService } from './chat/service.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
+import { isWebSocketUpgrade, PlainUpgrades } from './http/plain-upgrade.js';
 import type { Logger } from './logger.js';
 import { InquiryService } from './inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
@@ -149,6 +150,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const web = opts.web ?? null;
 
     const server = createServer((req, res) => {
+      plainUpgrades.track(req, res);
       void route(req, res).catch((err) => {
         logger.error({ err, url: req.url }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
@@ -163,8 +165,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       sendJson(res, 404, { error: 'not found' });
     }
 
+    const plainUpgrades = new PlainUpgrades(server);
     // one upgrade owner, dispatching by path synchronously; unknown paths are refused
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // `Upgrade: h2c` and the like: answered as the plain HTTP/1.1 request it also is
+      if (!isWebSocketUpgrade(req)) return plainUpgrades.serve(req, socket, head);
       socket.on('error', () => socket.destroy());
       const pathname = pathOf(req.url);
       for (const m of mounts) if (m.upgrade?.(req, socket, head, pathname)) return;
@@ -183,6 +188,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const port = (server.address() as AddressInfo).port;
     const sockets = new Set<Duplex>();
     server.on('connection', (s) => {
+      // a connection handed back after a declined h2c upgrade is already tracked
+      if (sockets.has(s)) return;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });

@@ -78,8 +78,10 @@ const schema = z.object({
   STOMP_MAX_FRAME_BYTES: positiveInt.default(64 * 1024),
   STOMP_MAX_HEADERS: positiveInt.default(64),
   STOMP_MAX_SUBSCRIPTIONS: positiveInt.default(100),
-  /** what the server offers in CONNECTED heart-beat: sx,sy in ms */
+  /** the server's preferred heart-beat, both ways: the slowest it offers and accepts (0 = none) */
   STOMP_HEARTBEAT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** the fastest heart-beat a client may negotiate, both ways */
+  STOMP_HEARTBEAT_MIN_MS: z.coerce.number().int().min(100).default(1_000),
   /** per-connection bytes buffered for a slow reader before it is disconnected */
   SLOW_CONSUMER_BYTES: positiveInt.default(4 * 1024 * 1024),
   SEND_RATE_PER_SECOND: positiveInt.default(20),
@@ -87,6 +89,28 @@ const schema = z.object({
   INQUIRY_RATE_PER_HOUR: positiveInt.default(10),
   SESSION_TTL_SECONDS: positiveInt.default(60),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+
+  /** photos on local disk (relative paths are under the project root) unless S3_BUCKET is set */
+  UPLOAD_DIR: z.string().min(1).default('var/uploads'),
+  /** largest accepted upload, in bytes; bigger bodies get 413 before they are read in full */
+  UPLOAD_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** largest accepted image, in pixels (width × height): a small file that decodes huge is refused */
+  UPLOAD_MAX_PIXELS: positiveInt.default(40_000_000),
+  /** how long signed image URLs stay valid at least (they are valid up to twice as long) */
+  UPLOAD_URL_TTL_SECONDS: positiveInt.default(3600),
+  /** S3-compatible storage for photos; set the bucket to use it */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3–63 of a-z 0-9 . -)')
+    .optional(),
+  /** unset → AWS's own endpoint for S3_REGION */
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** unset (both) → the AWS SDK's default credential chain */
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** path-style addressing (http://host/bucket/key), needed by most self-hosted stores; defaults to on with S3_ENDPOINT */
+  S3_FORCE_PATH_STYLE: bool.optional(),
 });
 
 export type Env = z.infer<typeof schema> & {
@@ -124,6 +148,13 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
   const oauthSet = [env.OAUTH_ISSUER, env.OAUTH_CLIENT_ID, env.OAUTH_CLIENT_SECRET].filter(Boolean).length;
   if (oauthSet !== 0 && oauthSet !== 3) {
     throw new ConfigError(['OAUTH_ISSUER, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET: set all three or none']);
+  }
+  const s3Set = [env.S3_ENDPOINT, env.S3_ACCESS_KEY_ID, env.S3_SECRET_ACCESS_KEY, env.S3_FORCE_PATH_STYLE].some((v) => v !== undefined);
+  if (s3Set && !env.S3_BUCKET) {
+    throw new ConfigError(['S3_BUCKET: required when S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY or S3_FORCE_PATH_STYLE is set']);
+  }
+  if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError(['S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither']);
   }
   const defaulted = Object.keys(schema.shape).filter((k) => raw[k] === undefined);
 
@@ -183,6 +214,10 @@ export function describeEnv(env: Env): Record<string, unknown> {
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? '(unset: in-process bus, single instance)',
     SMTP_URL: env.SMTP_URL ? mask(env.SMTP_URL) : `(unset: mail written to ${env.MAIL_DIR})`,
     SUPPORT_EMAIL: env.SUPPORT_EMAIL,
+    UPLOADS: env.S3_BUCKET
+      ? `s3://${env.S3_BUCKET} at ${env.S3_ENDPOINT ?? `AWS ${env.S3_REGION}`}`
+      : `(S3_BUCKET unset: local disk ${env.UPLOAD_DIR})`,
+    UPLOAD_MAX_BYTES: env.UPLOAD_MAX_BYTES,
     AUTH_SECRET: env.authSecretSource === 'generated' ? '(generated, kept in .local/auth-secret)' : '(set)',
     defaults: env.defaulted,
   };

@@ -1,12 +1,54 @@
 /** The transports every instance mounts on its HTTP server, in dispatch order. */
+import { availableParallelism } from 'node:os';
 import type { Mount, Service } from './app.js';
 import { StompChatApplication } from './transports/stomp.js';
 import { createSocketIoBridge, SOCKET_IO_PATH } from './transports/socketio.js';
-import { createStompEndpoint } from './stomp/index.js';
+import { createStompEndpoint, type StompEndpoint } from './stomp/index.js';
+import { createSockJsEndpoint } from './stomp/sockjs.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
+import { createUploadRoutes } from './uploads/http.js';
+import { ImagePool } from './uploads/image-pool.js';
+import { roomMembership, UploadService } from './uploads/service.js';
+import { UrlSigner } from './uploads/signed-urls.js';
+import { createUploadStorage } from './uploads/storage.js';
 
 export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>> {
-  return [trpcMount, stompMount, socketIoMount];
+  return [trpcMount, uploadsMount, stompMount, socketIoMount];
+}
+
+/**
+ * Photo uploads and signed image reads under /api/uploads. They carry their own body limit
+ * (UPLOAD_MAX_BYTES), so a general HTTP body limit must leave this path to them.
+ */
+async function uploadsMount(service: Service): Promise<Mount> {
+  const { env } = service;
+  const logger = service.logger.child({ module: 'uploads' });
+  const storage = await createUploadStorage(env, logger);
+  const workers = Math.max(1, availableParallelism());
+  const images = new ImagePool({ size: workers, maxPixels: env.UPLOAD_MAX_PIXELS, logger });
+  const uploads = new UploadService({
+    db: service.database.db,
+    storage,
+    images,
+    signer: new UrlSigner(env.AUTH_SECRET, env.UPLOAD_URL_TTL_SECONDS),
+    isMember: roomMembership(service.database.db),
+    logger,
+  });
+  const routes = createUploadRoutes({
+    uploads,
+    auth: service.auth,
+    maxBytes: env.UPLOAD_MAX_BYTES,
+    // one photo decoding per worker and one being received for each
+    concurrentUploads: workers * 2,
+    logger,
+  });
+  return {
+    request: (req, res, pathname) => routes(req, res, pathname),
+    close: async () => {
+      await images.close();
+      await storage.close();
+    },
+  };
 }
 
 function socketIoMount(service: Service): Mount {
@@ -55,6 +97,9 @@ function trpcMount(service: Service): Mount {
   };
 }
 
+/** raw STOMP over WebSocket at exactly this path; SockJS below it */
+const STOMP_PATH = '/ws-stomp';
+
 function stompMount(service: Service): Mount {
   const { env, chat, auth } = service;
   const logger = service.logger.child({ module: 'stomp' });
@@ -74,14 +119,27 @@ function stompMount(service: Service): Mount {
       maxSubscriptions: env.STOMP_MAX_SUBSCRIPTIONS,
       heartbeatSendMs: env.STOMP_HEARTBEAT_MS,
       heartbeatReceiveMs: env.STOMP_HEARTBEAT_MS,
+      heartbeatMinMs: env.STOMP_HEARTBEAT_MIN_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    // a tenth of the fastest heart-beat: beats leave on time; an idle tick costs nothing
+    heartbeatTickMs: Math.min(1000, Math.max(20, Math.floor(env.STOMP_HEARTBEAT_MIN_MS / 10))),
+  });
+  // the same sessions over SockJS, below the raw endpoint's path
+  const sockJs = createSockJsEndpoint({
+    prefix: STOMP_PATH,
+    endpoint: endpoint as StompEndpoint<unknown>,
+    maxMessageBytes: Math.max(4 * env.STOMP_MAX_FRAME_BYTES, 1024 * 1024),
+    logger,
   });
   return {
+    request: (req, res, pathname) => sockJs.handleRequest(req, res, pathname),
     upgrade(req, socket, head, pathname) {
-      if (pathname !== '/ws-stomp') return false;
-      endpoint.handleUpgrade(req, socket, head);
-      return true;
+      if (pathname === STOMP_PATH) {
+        endpoint.handleUpgrade(req, socket, head);
+        return true;
+      }
+      return sockJs.handleUpgrade(req, socket, head, pathname);
     },
     close: () => endpoint.close(),
   };

@@ -117,8 +117,10 @@ const stompDestinations: Record<string, { address: string; messages: Record<stri
 };
 
 export function buildAsyncApi(version: string): Record<string, unknown> {
+  // the same STOMP frames travel over the raw WebSocket and over SockJS
+  const stompServers = [ref('servers/stomp'), ref('servers/sockjs')];
   const channels: Record<string, unknown> = {
-    stompSession: { address: '/ws-stomp', title: 'STOMP session frames', servers: [ref('servers/stomp')], messages: { ...frames } },
+    stompSession: { address: '/ws-stomp', title: 'STOMP session frames', servers: stompServers, messages: { ...frames } },
   };
   const operations: Record<string, unknown> = {
     connect: { action: 'receive', channel: ref('channels/stompSession'), summary: 'CONNECT → CONNECTED, or ERROR and close', messages: [ref('channels/stompSession/messages/connect')], reply: { channel: ref('channels/stompSession'), messages: [ref('channels/stompSession/messages/connected'), ref('channels/stompSession/messages/error')] } },
@@ -132,7 +134,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     error: { action: 'send', channel: ref('channels/stompSession'), summary: 'ERROR, then the connection closes', messages: [ref('channels/stompSession/messages/error')] },
   };
   for (const [key, d] of Object.entries(stompDestinations)) {
-    channels[key] = { address: d.address, summary: d.summary, servers: [ref('servers/stomp')], messages: d.messages, ...(d.address.includes('{roomId}') ? { parameters: roomIdParam } : {}) };
+    channels[key] = { address: d.address, summary: d.summary, servers: stompServers, messages: d.messages, ...(d.address.includes('{roomId}') ? { parameters: roomIdParam } : {}) };
     operations[key] = {
       action: d.action,
       channel: ref(`channels/${key}`),
@@ -172,7 +174,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
       title: 'Re:Use Chat real-time API',
       version,
       description: [
-        'STOMP 1.2 over WebSocket at `/ws-stomp`, Socket.IO at `/socket.io` (namespace `/chat`) and the Kafka topics of Re:Use Chat.',
+        'STOMP 1.2 over WebSocket at `/ws-stomp` (and over SockJS below it), Socket.IO at `/socket.io` (namespace `/chat`) and the Kafka topics of Re:Use Chat.',
         'Operations are from the service\'s side: `receive` is what clients send, `send` what the service sends.',
         'STOMP messages name their frame in `x-stomp-command`; message headers are the frame headers.',
         `Examples use \`${EXAMPLE.roomId}\` for a room returned by rooms.open; client frames and events are sent by its buyer (\`${EXAMPLE.buyer}\`), whose token \`${EXAMPLE.jwt}\` stands for.`,
@@ -182,6 +184,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     defaultContentType: 'application/json',
     servers: {
       stomp: { host: 'localhost:3000', pathname: '/ws-stomp', protocol: 'ws', description: 'STOMP 1.2; subprotocols v12.stomp, v11.stomp, v10.stomp (or none); one frame per WebSocket message from the server' },
+      sockjs: { host: 'localhost:3000', pathname: '/ws-stomp', protocol: 'http', description: 'SockJS below /ws-stomp (GET /ws-stomp/info, then /ws-stomp/{server}/{session}/websocket | xhr_streaming | xhr | xhr_send | eventsource …) carrying the same STOMP 1.2 sessions with the same auth, limits and heart-beats; text frames only; HTTP transports need sticky routing behind a load balancer' },
       socketio: { host: 'localhost:3000', pathname: '/socket.io', protocol: 'ws', description: 'Socket.IO 4, namespace /chat, auth by `auth.token` or the session cookie' },
       kafka: { host: 'localhost:9092', protocol: 'kafka', description: 'the brokers of KAFKA_BROKERS' },
     },

@@ -1,6 +1,6 @@
 /**
- * The relational model of Re:Use Chat: rooms, their members, messages, inquiries,
- * and the profiles we learn from verified tokens.
+ * The relational model of Re:Use Chat: rooms, their members, messages, uploaded photos,
+ * inquiries, and the profiles we learn from verified tokens.
  * Migrations in drizzle/ are generated from this file by drizzle-kit; never edit them by hand.
  */
 import { relations, sql } from 'drizzle-orm';
@@ -121,6 +121,32 @@ export const inquiries = mysqlTable(
     index('inquiries_status_next_idx').on(t.status, t.nextAttemptAt),
     index('inquiries_user_idx').on(t.userId, t.id),
   ],
+);
+
+/**
+ * A photo uploaded into a room. The id is random and unguessable; the image and its thumbnail
+ * live in the upload storage (local disk or S3) under the two keys.
+ */
+export const uploads = mysqlTable(
+  'uploads',
+  {
+    id: varchar('id', { length: 32 }).primaryKey(),
+    roomId: varchar('room_id', { length: 36 }).notNull(),
+    uploaderId: varchar('uploader_id', { length: 191 }).notNull(),
+    /** what the stored bytes are (decided from the bytes, after re-encoding): image/jpeg, image/png, image/webp */
+    contentType: varchar('content_type', { length: 64 }).notNull(),
+    /** size of the stored image, after metadata was stripped */
+    bytes: int('bytes', { unsigned: true }).notNull(),
+    width: int('width', { unsigned: true }).notNull(),
+    height: int('height', { unsigned: true }).notNull(),
+    storageKey: varchar('storage_key', { length: 255 }).notNull(),
+    thumbKey: varchar('thumb_key', { length: 255 }).notNull(),
+    thumbContentType: varchar('thumb_content_type', { length: 64 }).notNull(),
+    /** the message that carries this photo, once one was sent; null while it is only uploaded */
+    messageId: bigint('message_id', { mode: 'number', unsigned: true }),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+  },
+  (t) => [index('uploads_room_idx').on(t.roomId, t.createdAt), index('uploads_message_idx').on(t.messageId)],
 );
 
 export const roomsRelations = relations(rooms, ({ many }) => ({

@@ -1,6 +1,6 @@
 /** Row types inferred from the schema, in one place. */
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
-import type { inquiries, messages, roomMembers, rooms, users } from './schema.js';
+import type { inquiries, messages, roomMembers, rooms, uploads, users } from './schema.js';
 
 export type UserRow = InferSelectModel<typeof users>;
 export type RoomRow = InferSelectModel<typeof rooms>;
@@ -8,3 +8,5 @@ export type RoomMemberRow = InferSelectModel<typeof roomMembers>;
 export type MessageRow = InferSelectModel<typeof messages>;
 export type NewMessageRow = InferInsertModel<typeof messages>;
 export type InquiryRow = InferSelectModel<typeof inquiries>;
+export type UploadRow = InferSelectModel<typeof uploads>;
+export type NewUploadRow = InferInsertModel<typeof uploads>;

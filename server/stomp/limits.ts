@@ -23,10 +23,12 @@ export interface StompLimits {
   maxInflightSends: number;
   /** Most received frames waiting behind an awaited one (SUBSCRIBE, a full SEND window...). */
   maxQueuedFrames: number;
-  /** Server heart-beat `sx`: the smallest interval we send at (0 = we cannot send). */
+  /** Server heart-beat `sx` at most: the slowest we offer to send at (0 = we never send). */
   heartbeatSendMs: number;
-  /** Server heart-beat `sy`: the smallest interval we want to hear at (0 = we do not care). */
+  /** Server heart-beat `sy` at most: the slowest we let the client send at (0 = we do not care). */
   heartbeatReceiveMs: number;
+  /** The fastest heart-beat a client may negotiate, either way (see heartbeat-negotiation.ts). */
+  heartbeatMinMs: number;
   /**
    * When the client negotiated no incoming heart-beat, a WebSocket ping goes out after this much
    * silence and the connection is dropped after twice as much, so half-open sockets do not leak.
@@ -55,6 +57,7 @@ export const DEFAULT_LIMITS: Readonly<StompLimits> = Object.freeze({
   maxQueuedFrames: 4096,
   heartbeatSendMs: 10_000,
   heartbeatReceiveMs: 10_000,
+  heartbeatMinMs: 1_000,
   idlePingMs: 60_000,
   connectTimeoutMs: 15_000,
   slowConsumerBytes: 4 * 1024 * 1024,

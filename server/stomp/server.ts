@@ -3,7 +3,8 @@
  *
  * Owns: the WebSocketServer (noServer; the composition root's single `upgrade` owner calls
  * `handleUpgrade` for `/ws-stomp`), subprotocol selection, the socket ↔ session adapter, the
- * shared heart-beat wheel, the set of live sessions and graceful shutdown.
+ * shared heart-beat wheel, the set of live sessions and graceful shutdown. Other transports
+ * (SockJS, see sockjs.ts) open their sessions through `openSession`, so they share all of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -37,11 +38,16 @@ export interface StompEndpointOptions<P> {
   heartbeatTickMs?: number;
 }
 
-export interface StompEndpoint {
+export interface StompEndpoint<P = unknown> {
   /** `noServer: true`; exposed for tests and metrics, not for routing. */
   readonly wss: WebSocketServer;
   /** Completes the upgrade of a request already routed to this endpoint. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Starts a session over another transport (SockJS): the caller feeds it received data and
+   * calls `transportClosed` when its connection ends. Undefined while shutting down.
+   */
+  openSession(transport: StompTransport, request: IncomingMessage): StompSession<P> | undefined;
   /** Sends ERROR 'server shutting down' to every session, closes them and the wheel. */
   close(): Promise<void>;
   sessionCount(): number;
@@ -53,11 +59,13 @@ export function selectSubprotocol(offered: ReadonlySet<string>): string | false 
   return false;
 }
 
-export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompEndpoint {
+export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompEndpoint<P> {
   const limits = resolveLimits(options.limits);
   const logger = options.logger ?? silentLogger;
   const scheduler = new HeartbeatScheduler({ tickMs: options.heartbeatTickMs });
   const sessions = new Map<WebSocket, StompSession<P>>();
+  /** sessions of other transports (SockJS) */
+  const others = new Set<StompSession<P>>();
   let closing = false;
 
   const wss = new WebSocketServer({
@@ -114,15 +122,31 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
       }
       wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
     },
+    openSession(transport, request) {
+      if (closing) return undefined;
+      const session = new StompSession<P>({
+        id: randomUUID(),
+        app: options.app,
+        transport,
+        scheduler,
+        request,
+        limits,
+        logger,
+        serverName: options.serverName,
+      });
+      others.add(session);
+      session.onClose(() => others.delete(session));
+      return session;
+    },
     async close() {
       closing = true;
       const sockets = [...wss.clients];
-      for (const session of [...sessions.values()]) session.close(new StompError('SHUTTING_DOWN'));
+      for (const session of [...sessions.values(), ...others]) session.close(new StompError('SHUTTING_DOWN'));
       await Promise.all(sockets.map((ws) => waitForClose(ws, SHUTDOWN_GRACE_MS)));
       scheduler.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
-    sessionCount: () => sessions.size,
+    sessionCount: () => sessions.size + others.size,
   };
 }
 

@@ -23,6 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import { encodeFrame, HEARTBEAT, renderMessage, type PreparedMessage } from './encoder.js';
 import { CloseCode, isNonFatal, StompError } from './errors.js';
 import { SUPPORTED_VERSIONS, type StompFrame, type StompVersion } from './frame.js';
+import { negotiateHeartbeat } from './heartbeat-negotiation.js';
 import type { HeartbeatScheduler, WheelTimer } from './heartbeat-scheduler.js';
 import { SessionLedger, type LiveSubscription, type SettledSend, type Subscription } from './ledger.js';
 import { resolveLimits, type StompLimits } from './limits.js';
@@ -310,8 +311,11 @@ export class StompSession<P = unknown> implements StompSessionView<P> {
     const headers = frame.headers;
     const version = this.negotiateVersion(headers.get('accept-version'));
     const [cx, cy] = parseHeartBeat(headers.get('heart-beat'));
-    const sx = this.limits.heartbeatSendMs;
-    const sy = this.limits.heartbeatReceiveMs;
+    const heartbeat = negotiateHeartbeat(cx, cy, {
+      preferredSendMs: this.limits.heartbeatSendMs,
+      preferredReceiveMs: this.limits.heartbeatReceiveMs,
+      minMs: this.limits.heartbeatMinMs,
+    });
 
     const request = this.request!;
     this.request = undefined;
@@ -327,14 +331,13 @@ export class StompSession<P = unknown> implements StompSessionView<P> {
 
     this._version = version;
     this.parser.decodeEscapes = version !== '1.0';
-    // spec §Heart-beating: we send every max(sx, cy) if both > 0; the client promises max(cx, sy).
-    this.sendEveryMs = sx > 0 && cy > 0 ? Math.max(sx, cy) : 0;
-    this.expectEveryMs = cx > 0 && sy > 0 ? Math.max(cx, sy) : 0;
+    this.sendEveryMs = heartbeat.sendEveryMs;
+    this.expectEveryMs = heartbeat.expectEveryMs;
     this._state = 'connected';
     this.sendFrame(
       encodeFrame('CONNECTED', [
         ['version', version],
-        ['heart-beat', `${sx},${sy}`],
+        ['heart-beat', heartbeat.header],
         ['server', this.serverName],
         ['session', this.id],
         ['user-name', userName],

@@ -37,6 +37,7 @@ const ROOM_TOPIC = /^\/sub\/chat\/room\/([^/]+)$/;
 const ROOM_PUB = /^\/pub\/room\/([^/]+)\/(message|read|typing)$/;
 const USER_EVENTS = '/user/queue/events';
 const USER_ERRORS = '/user/queue/errors';
+const MALFORMED_TOKEN = 'token is malformed: expected a JWT (header.payload.signature) in "Authorization: Bearer <jwt>" or as passcode';
 
 /** what this adapter keeps per STOMP connection */
 export interface StompPrincipal {
@@ -64,13 +65,16 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
 
   async connect(ctx: ConnectRequest) {
     const h = ctx.headers;
-    const token = bearerToken(h.get('Authorization') ?? h.get('authorization')) ?? (looksLikeJwt(h.get('passcode')) ? h.get('passcode') : undefined);
-    let user: AuthUser;
+    const authorization = h.get('Authorization') ?? h.get('authorization');
+    const passcode = h.get('passcode');
+    const offered = [bearerToken(authorization) ?? authorization, passcode].filter((v): v is string => Boolean(v));
+    const token = offered.find(looksLikeJwt);
+    let user: AuthUser | undefined;
     try {
-      ({ user } = await this.opts.auth.require(
-        { token, request: ctx.request, cookieNeedsOrigin: true },
-        'no token: send the native header "Authorization: Bearer <jwt>" (or the JWT as passcode)',
-      ));
+      user = (await this.opts.auth.authenticate({ token, request: ctx.request, cookieNeedsOrigin: true }))?.user;
+      // a passcode that is not a JWT still lets a signed-in page in on its cookie; otherwise say what is wrong with it
+      if (!user && offered.length > 0) throw new TokenError('invalid', MALFORMED_TOKEN);
+      if (!user) throw new TokenError('missing', 'no token: send the native header "Authorization: Bearer <jwt>" (or the JWT as passcode)');
     } catch (err) {
       const reason = err instanceof TokenError ? err.message : 'token is not valid';
       throw new StompError('AUTH_FAILED', reason);
@@ -220,6 +224,7 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/** three base64url parts: the shape of a JWT, before anything is verified */
 function looksLikeJwt(v: string | undefined): v is string {
-  return typeof v === 'string' && v.split('.').length === 3;
+  return typeof v === 'string' && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(v);
 }

@@ -47,6 +47,7 @@ export function testEnvVars(dbName: string, extra: Record<string, string | undef
     REDIS_KEY_PREFIX: `test:${inject('runId')}:${randomBytes(3).toString('hex')}:`,
     AUTH_SECRET: TEST_AUTH_SECRET,
     MAIL_DIR: join(projectRoot(), 'var', 'test-mail', inject('runId'), dbName),
+    UPLOAD_DIR: join(projectRoot(), 'var', 'test-uploads', inject('runId'), dbName),
     ...extra,
   };
   return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined));

@@ -2,7 +2,8 @@
  * Clients for tests: `@stomp/stompjs` (what mobile apps and the web page use) and a raw
  * WebSocket that writes literal frames, for protocol-level checks.
  */
-import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import { Client, type IFrame, type IMessage, type IStompSocket, type StompHeaders } from '@stomp/stompjs';
+import SockJS from 'sockjs-client';
 import WebSocket from 'ws';
 
 export interface Received {
@@ -85,13 +86,13 @@ let receiptCounter = 0;
 export async function connectStomp(
   wsUrl: string,
   connectHeaders: StompHeaders,
-  opts: { heartbeat?: number; protocols?: string[] } = {},
+  opts: { heartbeat?: number; protocols?: string[]; socket?: () => IStompSocket } = {},
 ): Promise<StompUser> {
   const errors: IFrame[] = [];
   let closedResolve!: () => void;
   const closed = new Promise<void>((r) => (closedResolve = r));
   const client = new Client({
-    webSocketFactory: () => new WebSocket(wsUrl, opts.protocols ?? ['v12.stomp', 'v11.stomp', 'v10.stomp']),
+    webSocketFactory: opts.socket ?? (() => new WebSocket(wsUrl, opts.protocols ?? ['v12.stomp', 'v11.stomp', 'v10.stomp'])),
     connectHeaders,
     reconnectDelay: 0,
     heartbeatIncoming: opts.heartbeat ?? 0,
@@ -139,6 +140,19 @@ export async function connectStomp(
       await client.deactivate();
     },
   };
+}
+
+/** SockJS transports as sockjs-client names them */
+export type SockJsTransport = 'websocket' | 'xhr-streaming' | 'xhr-polling' | 'eventsource';
+
+/** a sockjs-client socket at `{httpBase}/ws-stomp`, limited to one transport */
+export function sockJsSocket(httpBase: string, transport: SockJsTransport): () => IStompSocket {
+  return () => new SockJS(`${httpBase}/ws-stomp`, null, { transports: [transport] }) as unknown as IStompSocket;
+}
+
+/** STOMP through sockjs-client, the way the Spring service's web page connected */
+export function connectSockJsStomp(httpBase: string, transport: SockJsTransport, connectHeaders: StompHeaders, opts: { heartbeat?: number } = {}) {
+  return connectStomp(`${httpBase}/ws-stomp`, connectHeaders, { ...opts, socket: sockJsSocket(httpBase, transport) });
 }
 
 /** a raw WebSocket speaking literal STOMP frames */

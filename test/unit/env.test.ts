@@ -26,6 +26,13 @@ describe('configuration', () => {
     }
   });
 
+  it('bounds STOMP heart-beats by a 1 s floor and a 10 s preference unless told otherwise', () => {
+    const env = loadEnv({ AUTH_SECRET: secret });
+    expect([env.STOMP_HEARTBEAT_MIN_MS, env.STOMP_HEARTBEAT_MS]).toEqual([1000, 10_000]);
+    expect(loadEnv({ AUTH_SECRET: secret, STOMP_HEARTBEAT_MIN_MS: '250' }).STOMP_HEARTBEAT_MIN_MS).toBe(250);
+    expect(() => loadEnv({ AUTH_SECRET: secret, STOMP_HEARTBEAT_MIN_MS: '10' })).toThrow(/STOMP_HEARTBEAT_MIN_MS/);
+  });
+
   it('refuses to run in production without AUTH_SECRET', () => {
     expect(() => loadEnv({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET: required in production/);
   });

@@ -139,8 +139,9 @@ describe('StompSession CONNECT', () => {
 describe('StompSession heart-beats', () => {
   it('sends heart-beats every max(sx, cy) and expects them every max(cx, sy)', async () => {
     vi.useFakeTimers();
-    // client: can send every 5 s, wants to hear every 20 s; server: 10 s both ways
+    // client: can send every 5 s, wants to hear every 20 s; server: at most 10 s both ways
     const h = await connected({}, { 'accept-version': '1.2', 'heart-beat': '5000,20000' });
+    expect(h.transport.last('CONNECTED')?.headers['heart-beat']).toBe('10000,5000');
     const heartbeats = () => h.transport.frames.filter((f) => f.command === 'HEARTBEAT').length;
     const keepAlive = () => h.session.receive('\n');
     for (let t = 0; t < 19_000; t += 1000) {
@@ -156,8 +157,8 @@ describe('StompSession heart-beats', () => {
     }
     expect(heartbeats()).toBe(2);
     expect(h.transport.closed).toBeUndefined();
-    // nothing from the client: the promise was max(5000, 10000) = 10 s, we allow twice that
-    vi.advanceTimersByTime(19_000);
+    // nothing from the client: it promised max(5000, 5000) = 5 s, we allow twice that
+    vi.advanceTimersByTime(9_000);
     expect(h.transport.closed).toBeUndefined();
     vi.advanceTimersByTime(1500);
     expect(h.transport.last('ERROR')?.headers['x-error-code']).toBe('HEARTBEAT_TIMEOUT');
@@ -171,9 +172,10 @@ describe('StompSession heart-beats', () => {
     expect(h.transport.frames.filter((f) => f.command === 'HEARTBEAT')).toHaveLength(3);
   });
 
-  it('never sends heart-beats faster than the server minimum, whatever the client asks', async () => {
+  it('never sends heart-beats faster than the floor, whatever the client asks', async () => {
     vi.useFakeTimers();
-    const h = await connected({ limits: { heartbeatSendMs: 2000 } }, { 'accept-version': '1.2', 'heart-beat': '0,1' });
+    const h = await connected({ limits: { heartbeatMinMs: 2000 } }, { 'accept-version': '1.2', 'heart-beat': '0,1' });
+    expect(h.transport.last('CONNECTED')?.headers['heart-beat']).toBe('2000,10000');
     vi.advanceTimersByTime(10_050);
     expect(h.transport.frames.filter((f) => f.command === 'HEARTBEAT')).toHaveLength(5);
   });
