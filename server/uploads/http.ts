@@ -13,7 +13,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import type { CookieAuth } from '../auth/session-cookie.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import { TokenError, type AuthUser } from '../auth/tokens.js';
 import { sendJson } from '../http/health.js';
