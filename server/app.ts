@@ -13,11 +13,14 @@ import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
 import { ChatService } from './chat/service.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
+import { enforceBodyLimit } from './http/body-limit.js';
 import { createHealthRoutes, sendJson, type Readiness } from './http/health.js';
+import { createMetricsRoute } from './http/metrics-route.js';
 import { isWebSocketUpgrade, PlainUpgrades } from './http/plain-upgrade.js';
 import type { Logger } from './logger.js';
 import { InquiryService } from './inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
+import { Metrics } from './metrics.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
 
@@ -32,6 +35,8 @@ export interface WebHandler {
 export interface Mount {
   /** answers the request and returns true when it owns the path */
   request?(req: IncomingMessage, res: ServerResponse, pathname: string): boolean | Promise<boolean>;
+  /** true for paths whose requests carry their own, larger body limit (uploads) */
+  boundsOwnBody?(pathname: string): boolean;
   /** takes over the upgrade and returns true when it owns the path (synchronously) */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): boolean;
   close(): Promise<void>;
@@ -50,6 +55,8 @@ export interface Service {
   mail: MailTransport;
   inquiries: InquiryService;
   logger: Logger;
+  /** Prometheus metrics; transports mounted later register their counts here */
+  metrics: Metrics;
   /** the web page's next-auth session cookie → user */
   cookieAuth: CookieAuth;
   /** token or cookie → user, for every transport */
@@ -80,6 +87,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   };
 
   try {
+    const metrics = new Metrics();
     const database = await openDatabase({
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,
@@ -108,6 +116,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       presence,
       logger: logger.child({ module: 'chat' }),
       instanceId: env.INSTANCE_ID,
+      metrics,
     });
     closers.push({ name: 'chat', close: () => chat.close() });
 
@@ -131,6 +140,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       retryBaseMs: env.MAIL_RETRY_BASE_MS,
       ratePerHour: env.INQUIRY_RATE_PER_HOUR,
       redis: presence.redis,
+      onRefused: (limit) => metrics.limitRefusals.inc({ limit }),
     });
     inquiries.start();
     closers.push({ name: 'inquiries', close: () => inquiries.close() });
@@ -146,11 +156,21 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       };
     };
     const health = createHealthRoutes(readiness);
+    metrics.watchDependencies(async () => (await readiness()).dependencies);
+    metrics.watchBusQueue(() => bus.queueLength?.() ?? 0);
+    const metricsRoute = createMetricsRoute(metrics, env.METRICS_TOKEN);
+    const bodyLimit = {
+      maxBytes: env.HTTP_MAX_BODY_BYTES,
+      exempt: (pathname: string) => mounts.some((m) => m.boundsOwnBody?.(pathname) ?? false),
+      onRefused: () => metrics.limitRefusals.inc({ limit: 'body_size' }),
+    };
     const mounts: Mount[] = [];
     const web = opts.web ?? null;
 
     const server = createServer((req, res) => {
       plainUpgrades.track(req, res);
+      // every route, Next's included, reads its body through this bound (uploads have their own)
+      if (!enforceBodyLimit(req, res, bodyLimit)) return;
       void route(req, res).catch((err) => {
         logger.error({ err, url: req.url }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
@@ -160,6 +180,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     async function route(req: IncomingMessage, res: ServerResponse) {
       const pathname = pathOf(req.url);
       if (await health(req, res, pathname)) return;
+      if (await metricsRoute(req, res, pathname)) return;
       for (const m of mounts) if (m.request && (await m.request(req, res, pathname))) return;
       if (web) return web.handle(req, res);
       sendJson(res, 404, { error: 'not found' });
@@ -209,6 +230,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       mail,
       inquiries,
       logger,
+      metrics,
       cookieAuth,
       auth: new Authenticator(tokens, cookieAuth),
       readiness,

@@ -90,6 +90,14 @@ const schema = z.object({
   SESSION_TTL_SECONDS: positiveInt.default(60),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 
+  /** largest request body any HTTP route reads; larger ones get 413 before they are read */
+  HTTP_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
+  /** calls one tRPC batch request may hold */
+  TRPC_MAX_BATCH: positiveInt.default(20),
+  /** behind a reverse proxy: take the client address from the last X-Forwarded-For entry */
+  TRUST_PROXY: bool.default(false),
+  /** bearer token GET /metrics requires; unset → /metrics answers loopback callers only */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** photos on local disk (relative paths are under the project root) unless S3_BUCKET is set */
   UPLOAD_DIR: z.string().min(1).default('var/uploads'),
   /** largest accepted upload, in bytes; bigger bodies get 413 before they are read in full */
@@ -139,7 +147,7 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
         const value = raw[name];
-        const shown = value === undefined || /SECRET|PASS/i.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        const shown = value === undefined || /SECRET|PASS|TOKEN/i.test(name) ? '' : ` (got ${JSON.stringify(value)})`;
         return `${name}: ${i.message}${shown}`;
       }),
     );
@@ -214,6 +222,7 @@ export function describeEnv(env: Env): Record<string, unknown> {
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? '(unset: in-process bus, single instance)',
     SMTP_URL: env.SMTP_URL ? mask(env.SMTP_URL) : `(unset: mail written to ${env.MAIL_DIR})`,
     SUPPORT_EMAIL: env.SUPPORT_EMAIL,
+    METRICS_TOKEN: env.METRICS_TOKEN ? '(set)' : '(unset: /metrics for loopback callers only)',
     UPLOADS: env.S3_BUCKET
       ? `s3://${env.S3_BUCKET} at ${env.S3_ENDPOINT ?? `AWS ${env.S3_REGION}`}`
       : `(S3_BUCKET unset: local disk ${env.UPLOAD_DIR})`,

@@ -9,7 +9,7 @@ import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
 import { createUploadRoutes } from './uploads/http.js';
 import { ImagePool } from './uploads/image-pool.js';
 import { roomMembership, UploadService } from './uploads/service.js';
-import { UrlSigner } from './uploads/signed-urls.js';
+import { UPLOADS_PATH, UrlSigner } from './uploads/signed-urls.js';
 import { createUploadStorage } from './uploads/storage.js';
 
 export function chatMounts(): Array<(service: Service) => Mount | Promise<Mount>> {
@@ -44,6 +44,7 @@ async function uploadsMount(service: Service): Promise<Mount> {
   });
   return {
     request: (req, res, pathname) => routes(req, res, pathname),
+    boundsOwnBody: (pathname) => pathname === UPLOADS_PATH || pathname.startsWith(`${UPLOADS_PATH}/`),
     close: async () => {
       await images.close();
       await storage.close();
@@ -59,7 +60,9 @@ function socketIoMount(service: Service): Mount {
     sendRatePerSecond: service.env.SEND_RATE_PER_SECOND,
     sendBurst: service.env.SEND_BURST,
     maxPayloadBytes: service.env.STOMP_MAX_FRAME_BYTES,
+    metrics: service.metrics,
   });
+  service.metrics.countConnections('socketio', () => bridge.socketCount());
   const owns = (pathname: string) => pathname === SOCKET_IO_PATH || pathname.startsWith(`${SOCKET_IO_PATH}/`);
   return {
     request(req, res, pathname) {
@@ -82,10 +85,16 @@ function trpcMount(service: Service): Mount {
       chat: service.chat,
       inquiries: service.inquiries,
       tokens: service.tokens,
-      auth: service.auth,
+      authenticator: service.auth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,
+      trustProxy: service.env.TRUST_PROXY,
     },
     service.logger.child({ module: 'trpc' }),
+    {
+      maxBatch: service.env.TRPC_MAX_BATCH,
+      maxBodyBytes: service.env.HTTP_MAX_BODY_BYTES,
+      onBatchRefused: () => service.metrics.limitRefusals.inc({ limit: 'trpc_batch' }),
+    },
   );
   return {
     request(req, res, pathname) {
@@ -109,6 +118,7 @@ function stompMount(service: Service): Mount {
     logger,
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     sendBurst: env.SEND_BURST,
+    metrics: service.metrics,
   });
   const endpoint = createStompEndpoint({
     app,
@@ -122,6 +132,7 @@ function stompMount(service: Service): Mount {
       heartbeatMinMs: env.STOMP_HEARTBEAT_MIN_MS,
       slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
     },
+    onSlowConsumer: () => service.metrics.slowConsumerCutoffs.inc({ transport: 'stomp' }),
     // a tenth of the fastest heart-beat: beats leave on time; an idle tick costs nothing
     heartbeatTickMs: Math.min(1000, Math.max(20, Math.floor(env.STOMP_HEARTBEAT_MIN_MS / 10))),
   });
@@ -132,6 +143,7 @@ function stompMount(service: Service): Mount {
     maxMessageBytes: Math.max(4 * env.STOMP_MAX_FRAME_BYTES, 1024 * 1024),
     logger,
   });
+  service.metrics.countConnections('stomp', () => endpoint.sessionCount());
   return {
     request: (req, res, pathname) => sockJs.handleRequest(req, res, pathname),
     upgrade(req, socket, head, pathname) {

@@ -147,7 +147,8 @@ export function SupportForm({ me }: { me: { id: string; name: string } }) {
           <p>
             Inquiry <strong>#{created.id}</strong> is stored. Status: <StatusBadge status={created.status} />
           </p>
-          <p className="muted small">A copy goes to {created.email}. We usually answer within one working day.</p>
+          {/* a copy is mailed only to the account's verified address, so promise the answer, not the copy */}
+          <p className="muted small">We will answer at {created.email}, usually within one working day.</p>
         </div>
       )}
       <form className="card form" onSubmit={onSubmit} noValidate aria-label="Inquiry">

@@ -30,7 +30,8 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: '/api/trpc' })],
+      // the server refuses batches over TRPC_MAX_BATCH (default 20): split larger ones
+      links: [httpBatchLink({ url: '/api/trpc', maxItems: 20 })],
     }),
   );
   return (

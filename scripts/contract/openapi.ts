@@ -62,7 +62,7 @@ const STATUS_TEXT: Record<number, string> = {
 function errorStatuses(doc: ProcedureDoc): number[] {
   const s = [400];
   if (doc.access !== 'public') s.push(401);
-  if (doc.access === 'admin' || doc.room) s.push(403);
+  if (doc.access === 'admin' || doc.access === 'session' || doc.room) s.push(403);
   if (doc.room) s.push(404);
   s.push(413, 429, 503);
   return s;
@@ -96,7 +96,8 @@ function operation(path: string, def: RouterProcedure['_def'], doc: ProcedureDoc
   for (const status of errorStatuses(doc)) {
     responses[String(status)] = { description: STATUS_TEXT[status], content: json({ $ref: '#/components/schemas/TrpcError' }, responseExamples.get(status)) };
   }
-  const security = doc.access === 'public' ? [{}, { bearer: [] }, { session: [] }] : [{ bearer: [] }, { session: [] }];
+  const security =
+    doc.access === 'public' ? [{}, { bearer: [] }, { session: [] }] : doc.access === 'session' ? [{ session: [] }] : [{ bearer: [] }, { session: [] }];
   const base = { operationId: path, summary: doc.summary, tags: [path.split('.')[0]], security, responses };
   if (def.type === 'query') {
     const parameters = input
@@ -160,6 +161,20 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     },
   };
 
+  paths['/metrics'] = {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format); with METRICS_TOKEN set it must be sent as a bearer token, without it only loopback callers are answered',
+      tags: ['health'],
+      security: [{ metricsToken: [] }, {}],
+      responses: {
+        '200': { description: 'the exposition', content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } } },
+        '401': { description: 'METRICS_TOKEN is set and was not sent' },
+        '403': { description: 'METRICS_TOKEN is unset and the caller is not on the loopback interface' },
+      },
+    },
+  };
+
   return {
     openapi: '3.1.0',
     info: {
@@ -191,6 +206,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       schemas,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT with claims sub, name, optional role "admin", exp' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'the value of METRICS_TOKEN' },
         session: { type: 'apiKey', in: 'cookie', name: 'next-auth.session-token', description: 'the web page session (same origin); `__Secure-next-auth.session-token` over HTTPS' },
       },
     },

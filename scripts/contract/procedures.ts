@@ -8,7 +8,8 @@ import { messageEventSchema, roomViewSchema } from '../../server/chat/event-sche
 import { inquiryViewSchema } from '../../server/inquiries/view-schema.js';
 import { EXAMPLE, exampleMessage, type Caller } from './schema.js';
 
-export type Access = 'public' | 'user' | 'admin';
+/** who may call: anyone, any signed-in caller, administrators, or only the web page's session (not a bearer token) */
+export type Access = 'public' | 'user' | 'admin' | 'session';
 
 export interface ProcedureExample {
   summary: string;
@@ -150,7 +151,8 @@ export const procedures: Record<string, ProcedureDoc> = {
     },
   },
   'inquiries.create': {
-    summary: 'Stores an inquiry, then mails it to support (and a confirmation to the customer); anyone may write',
+    summary:
+      "Stores an inquiry, then mails it to support (and a confirmation to a signed-in customer's verified email); anyone may write, limited per client address and per user",
     access: 'public',
     output: inquiryViewSchema,
     examples: {
@@ -201,9 +203,17 @@ export const procedures: Record<string, ProcedureDoc> = {
     },
   },
   'auth.socketToken': {
-    summary: 'A short-lived JWT for the sockets of a signed-in web user (session cookie)',
-    access: 'user',
+    summary:
+      "A short-lived JWT for the sockets of a signed-in web user: only for the session cookie (never in exchange for a bearer token), with the session's role, expiring no later than the session",
+    access: 'session',
     output: z.object({ token: z.string(), expiresAt: z.string().datetime({ offset: true }) }),
-    examples: {},
+    examples: {
+      bearer: {
+        summary: 'a bearer token cannot be exchanged for a fresh one',
+        caller: 'alice',
+        status: 403,
+        error: { code: 'FORBIDDEN', message: 'socket tokens are issued to a signed-in web session only; a bearer token is used on the sockets as it is', zodError: null },
+      },
+    },
   },
 };

@@ -19,11 +19,8 @@ export interface Credentials {
   cookieNeedsOrigin?: boolean;
 }
 
-export interface Authenticated {
-  user: AuthUser;
-  /** how the caller proved who they are */
-  via: 'token' | 'cookie';
-}
+/** the caller, and how they proved who they are (a web session says when it ends, epoch seconds) */
+export type Authenticated = { user: AuthUser; via: 'token' } | { user: AuthUser; via: 'cookie'; sessionExpiresAt: number | null };
 
 export class Authenticator {
   constructor(
@@ -36,8 +33,12 @@ export class Authenticator {
     if (c.authorization) return { user: await this.tokens.verify(bearerToken(c.authorization)), via: 'token' };
     if (c.token) return { user: await this.tokens.verify(c.token), via: 'token' };
     if (!c.request || !this.cookieAuth) return null;
-    const user = c.cookieNeedsOrigin ? await this.cookieAuth.userForUpgrade(c.request) : await this.cookieAuth.user(c.request);
-    return user ? { user, via: 'cookie' } : null;
+    if (c.cookieNeedsOrigin) {
+      const user = await this.cookieAuth.userForUpgrade(c.request);
+      return user ? { user, via: 'cookie', sessionExpiresAt: null } : null;
+    }
+    const session = await this.cookieAuth.session(c.request);
+    return session ? { user: session.user, via: 'cookie', sessionExpiresAt: session.expiresAt } : null;
   }
 
   /** as `authenticate`, with "no credentials" refused too (`missingHint` tells how to send them) */

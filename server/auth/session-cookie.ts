@@ -42,33 +42,44 @@ function sessionToken(cookies: Map<string, string>): string | undefined {
   return undefined;
 }
 
+/** a signed-in web session: its user and when it ends (epoch seconds; null when the cookie does not say) */
+export interface WebSession {
+  user: AuthUser;
+  expiresAt: number | null;
+}
+
 export interface CookieAuth {
   /** the signed-in user of this request's session cookie, or null */
   user(req: IncomingMessage): Promise<AuthUser | null>;
+  /** the same with the session's expiry */
+  session(req: IncomingMessage): Promise<WebSession | null>;
   /** the same, only when the request's Origin is allowed (WebSocket upgrades) */
   userForUpgrade(req: IncomingMessage): Promise<AuthUser | null>;
 }
 
 export function createCookieAuth(opts: { secret: string; allowedOrigins: ReadonlySet<string> }): CookieAuth {
-  const user = async (req: IncomingMessage): Promise<AuthUser | null> => {
+  const session = async (req: IncomingMessage): Promise<WebSession | null> => {
     const token = sessionToken(parseCookies(req.headers.cookie));
     if (!token) return null;
     try {
       const jwt = await decode({ token, secret: opts.secret });
       if (!jwt || typeof jwt.sub !== 'string' || !jwt.sub) return null;
       if (typeof jwt.exp === 'number' && jwt.exp * 1000 < Date.now()) return null;
-      return {
+      const user: AuthUser = {
         id: jwt.sub,
         name: typeof jwt.name === 'string' && jwt.name ? jwt.name : jwt.sub,
         role: (jwt as { role?: unknown }).role === 'admin' ? 'admin' : 'user',
         ...(typeof jwt.email === 'string' ? { email: jwt.email } : {}),
       };
+      return { user, expiresAt: typeof jwt.exp === 'number' ? jwt.exp : null };
     } catch {
       return null;
     }
   };
+  const user = async (req: IncomingMessage) => (await session(req))?.user ?? null;
   return {
     user,
+    session,
     async userForUpgrade(req) {
       const origin = req.headers.origin;
       if (!origin || !opts.allowedOrigins.has(origin)) return null;

@@ -68,12 +68,18 @@ export class TokenService {
     }
   }
 
-  async issue(user: { id: string; name: string; role?: 'user' | 'admin'; email?: string }, ttlSeconds: number): Promise<string> {
+  /** a token valid for ttlSeconds, and never past `notAfter` (epoch seconds) when given */
+  async issue(
+    user: { id: string; name: string; role?: 'user' | 'admin'; email?: string },
+    ttlSeconds: number,
+    notAfter?: number,
+  ): Promise<string> {
+    const exp = Math.min(Math.floor(Date.now() / 1000) + ttlSeconds, notAfter ?? Number.POSITIVE_INFINITY);
     return new SignJWT({ name: user.name, ...(user.role === 'admin' ? { role: 'admin' } : {}), ...(user.email ? { email: user.email } : {}) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.id)
       .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .setExpirationTime(exp)
       .sign(this.key);
   }
 }

@@ -187,6 +187,10 @@ export class KafkaRoomBus implements RoomBus {
     this.handlers.push(handler);
   }
 
+  queueLength(): number {
+    return this.queue.length;
+  }
+
   status(): DependencyStatus {
     return this.producerUp && this.lastSendOk ? 'up' : 'down';
   }

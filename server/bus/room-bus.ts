@@ -57,6 +57,8 @@ export interface RoomBus {
   notify(notification: OfflineNotification): void;
   onEvent(handler: (envelope: RoomEnvelope) => void): void;
   status(): DependencyStatus;
+  /** events accepted by publish() and not yet handed to the broker (0 for the in-process bus) */
+  queueLength?(): number;
   close(): Promise<void>;
 }
 

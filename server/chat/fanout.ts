@@ -6,6 +6,7 @@
  */
 import type { ClientEnvelope, RoomBus, RoomEnvelope } from '../bus/room-bus.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { RoomEvent, SendErrorEvent } from '../shared/events.js';
 import type { LocalHub } from './hub.js';
 
@@ -14,6 +15,7 @@ export interface FanoutDeps {
   bus: RoomBus;
   instanceId: string;
   logger: Logger;
+  metrics?: Metrics | undefined;
   /** another instance changed memberships outside a room's own path */
   onMembershipChanged(): void;
   /** another instance announced a user's presence */
@@ -59,6 +61,7 @@ export class RoomFanout {
     else if (event.type === 'user-error') this.deps.hub.toUser(event.userId, 'errors', event.error);
     else {
       if (event.type === 'presence') this.deps.onRemotePresence(event.userId);
+      this.deps.metrics?.deliveredFromBus(event);
       this.deps.hub.ingest(env as ClientEnvelope);
     }
   }

@@ -27,6 +27,7 @@
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { ChatError } from '../shared/errors.js';
 import type { StoredMessage } from '../shared/events.js';
 
@@ -57,6 +58,8 @@ export interface MessageStoreOptions {
    * found), so more than one is not used until that is understood.
    */
   maxInFlight?: number;
+  /** counts committed batches (size, age at hand-over) */
+  metrics?: Pick<Metrics, 'stored'> | undefined;
 }
 
 type Outcome = { results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] };
@@ -68,6 +71,7 @@ export class MessageStore {
   private scheduled = false;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly metrics: Pick<Metrics, 'stored'> | undefined;
   private idleWaiters: Array<() => void> = [];
   private autoIncStep = 1;
   private consecutiveIds = false;
@@ -81,6 +85,7 @@ export class MessageStore {
   ) {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? 1;
+    this.metrics = opts.metrics;
   }
 
   append(input: AppendInput): Promise<AppendResult> {
@@ -139,6 +144,7 @@ export class MessageStore {
         conn = await this.pool.getConnection();
         await this.readSettings(conn);
         const outcome = await this.writeInTransaction(conn, batch, lookForRepeats);
+        this.metrics?.stored(outcome.fresh);
         // in batch order, which is commit order: callers resume (and announce) in that order
         batch.forEach((p, i) => {
           const r = outcome.results[i];

@@ -13,6 +13,7 @@ import type { AuthUser } from '../auth/tokens.js';
 import type { RoomBus } from '../bus/room-bus.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Presence } from '../presence/presence.js';
 import { messageEvent, type MessageEvent, type SendErrorEvent } from '../shared/events.js';
 import { RoomAccessCache, type RoomAccess } from './access.js';
@@ -38,6 +39,7 @@ export interface ChatServiceDeps {
   presence: Presence;
   logger: Logger;
   instanceId: string;
+  metrics?: Metrics | undefined;
 }
 
 export class ChatService {
@@ -57,7 +59,7 @@ export class ChatService {
     this.users = new UserDirectory(db);
     this.messages = new MessageHistory(db, pool);
     this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence });
-    this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }));
+    this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }), { metrics: deps.metrics });
     this.hub = new LocalHub({
       logger: logger.child({ module: 'hub' }),
       fetchSeqRange: (roomId, afterSeq, beforeSeq) => this.messages.seqRange(roomId, afterSeq, beforeSeq),
@@ -69,6 +71,7 @@ export class ChatService {
       bus: deps.bus,
       instanceId: deps.instanceId,
       logger,
+      metrics: deps.metrics,
       onMembershipChanged: () => this.access.clear(),
       onRemotePresence: (userId) => this.notifier.forget(userId),
     });

@@ -14,7 +14,10 @@
  *     becomes `sent`. Refused or unreachable → `last_error`, and `next_attempt_at` moves by
  *     retryBaseMs·2^(attempts-1) (capped, with jitter); the claim that makes the maxAttempts-th
  *     attempt marks it `failed` instead. The row is never deleted.
- *  4. Only then the confirmation goes to the customer. The schema has no column for "support
+ *  4. Only then the confirmation goes to the customer, and only to an address that is proven:
+ *     the signed-in author's email as the identity provider stated it (kept in `users.email`).
+ *     Anonymous inquiries and authors without a known email get none, so the form cannot be
+ *     used to mail third parties. The schema has no column for "support
  *     mail done, confirmation pending", so the confirmation is best-effort: one retry after
  *     retryBaseMs, then a logged warning. The alternative — keeping the row pending until both
  *     mails are out — would resend the support mail whenever only the confirmation failed.
@@ -33,7 +36,7 @@
 import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import type { Pool } from 'mysql2/promise';
 import { drizzleOn, type Db } from '../db/client.js';
-import { inquiries } from '../db/schema.js';
+import { inquiries, users } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport } from '../mail/transport.js';
 import { confirmationMail, supportMail } from './mail-bodies.js';
@@ -202,6 +205,13 @@ export class InquiryMailWorker {
     await this.confirm(row);
   }
 
+  /** the signed-in author's email as their identity provider stated it; null for anonymous inquiries */
+  private async provenAddress(row: InquiryRow): Promise<string | null> {
+    if (row.userId === null) return null;
+    const [user] = await this.db.select({ email: users.email }).from(users).where(eq(users.id, row.userId));
+    return user?.email || null;
+  }
+
   /** the claim's fencing: still pending, and still at the attempt this worker made */
   private stillOurs(row: InquiryRow) {
     return and(eq(inquiries.id, row.id), eq(inquiries.status, 'pending'), eq(inquiries.attempts, row.attempts));
@@ -223,7 +233,9 @@ export class InquiryMailWorker {
 
   /** best-effort (see the header): one retry, then a warning */
   private async confirm(row: InquiryRow) {
-    const mail = confirmationMail(row, { from: this.mailFrom, replyTo: this.supportEmail });
+    const to = await this.provenAddress(row);
+    if (!to) return;
+    const mail = confirmationMail({ ...row, email: to }, { from: this.mailFrom, replyTo: this.supportEmail });
     for (let attempt = 1; ; attempt++) {
       try {
         await this.mail.send(mail);

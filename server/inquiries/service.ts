@@ -6,15 +6,17 @@
  *    in the same transaction and then wakes the worker. Once it returns, the inquiry is stored,
  *    whatever happens to the mail: no inquiry is lost, and it leaves `pending` only as `sent`
  *    or `failed`.
- *  - The rate limit is counted in Redis across instances (per instance while Redis is away).
- *    Anonymous authors are keyed by the email they give, so it caps mail to one address, not
- *    one sender who changes addresses.
+ *  - The rate limit is counted in Redis across instances (per instance while Redis is away),
+ *    per client address always and per user when signed in: the email typed in the form is
+ *    not a key, since a sender can change it at will.
+ *  - A signed-in author's email, as their identity provider states it, is kept in `users.email`:
+ *    the worker sends the confirmation only there (see mail-worker.ts).
  */
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { drizzleOn, type Db } from '../db/client.js';
-import { inquiries } from '../db/schema.js';
+import { inquiries, users } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MailTransport } from '../mail/transport.js';
 import { ChatError } from '../shared/errors.js';
@@ -23,6 +25,13 @@ import { InquiryMailWorker } from './mail-worker.js';
 import { readInquiry, toView, type InquiryRow, type InquiryStatus, type InquiryView } from './rows.js';
 
 export type { InquiryStatus, InquiryView };
+
+/** who wrote an inquiry, when signed in; `email` only as the verified token or session states it */
+export interface InquiryAuthor {
+  id: string;
+  name?: string;
+  email?: string;
+}
 
 export interface NewInquiry {
   name: string;
@@ -44,8 +53,10 @@ export interface InquiryServiceOptions {
   maxAttempts: number;
   /** first retry delay; doubles with each failed attempt */
   retryBaseMs: number;
-  /** inquiries one author (user id, or email when anonymous) may create per hour */
+  /** inquiries one signed-in user, and one client address, may create per hour */
   ratePerHour: number;
+  /** told when a limit refuses an inquiry, by which limit */
+  onRefused?: (limit: 'inquiry_user' | 'inquiry_address') => void;
   /** where `ratePerHour` is counted across instances; without it, in this process only */
   redis?: Redis | null;
   /** ceiling of the retry delay; default 1 h */
@@ -64,20 +75,20 @@ export class InquiryService {
   private readonly logger: Logger;
   private readonly limiter: SharedWindowLimiter;
   private readonly worker: InquiryMailWorker;
+  private readonly onRefused: InquiryServiceOptions['onRefused'];
 
   constructor(opts: InquiryServiceOptions) {
     this.db = drizzleOn(opts.pool);
     this.logger = opts.logger;
     this.limiter = new SharedWindowLimiter(opts.redis ?? null, { name: 'inquiries', limit: opts.ratePerHour, windowMs: HOUR_MS }, opts.logger);
     this.worker = new InquiryMailWorker(opts);
+    this.onRefused = opts.onRefused;
   }
 
   /** Stores the inquiry as `pending`, then wakes the mail worker. Input was validated at the edge. */
-  async create(input: NewInquiry, author: { id: string } | null): Promise<InquiryView> {
-    const key = author ? `user:${author.id}` : `email:${input.email.toLowerCase()}`;
-    if (!(await this.limiter.take(key))) {
-      throw new ChatError('TOO_MANY_REQUESTS', 'too many inquiries in the last hour, please try again later');
-    }
+  async create(input: NewInquiry, author: InquiryAuthor | null, clientAddress: string): Promise<InquiryView> {
+    if (author && !(await this.limiter.take(`user:${author.id}`))) this.refuse('inquiry_user');
+    if (!(await this.limiter.take(`addr:${clientAddress}`))) this.refuse('inquiry_address');
     let row: InquiryRow | undefined;
     try {
       row = await this.insert(input, author);
@@ -89,13 +100,25 @@ export class InquiryService {
     return toView(row);
   }
 
+  private refuse(limit: 'inquiry_user' | 'inquiry_address'): never {
+    this.onRefused?.(limit);
+    throw new ChatError('TOO_MANY_REQUESTS', 'too many inquiries in the last hour, please try again later');
+  }
+
   /**
    * INSERT and read back in one transaction: no worker can claim the row before it commits, so
    * the caller gets the inquiry exactly as stored (pending, no attempts), never a worker's update.
    */
-  private insert(input: NewInquiry, author: { id: string } | null): Promise<InquiryRow> {
+  private insert(input: NewInquiry, author: InquiryAuthor | null): Promise<InquiryRow> {
     return this.db.transaction(async (tx) => {
       const now = sql`NOW(3)`;
+      if (author?.email) {
+        // the identity provider's word on the author's address: where the confirmation may go
+        await tx
+          .insert(users)
+          .values({ id: author.id, name: author.name ?? author.id, email: author.email })
+          .onDuplicateKeyUpdate({ set: { email: author.email, updatedAt: now } });
+      }
       const [created] = await tx
         .insert(inquiries)
         .values({

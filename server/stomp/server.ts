@@ -36,6 +36,8 @@ export interface StompEndpointOptions<P> {
   serverName?: string;
   /** Resolution of the shared heart-beat wheel (tests use a small one). */
   heartbeatTickMs?: number;
+  /** Told when a session is cut for not reading (e.g. to count it). */
+  onSlowConsumer?: () => void;
 }
 
 export interface StompEndpoint<P = unknown> {
@@ -95,7 +97,10 @@ export function createStompEndpoint<P>(options: StompEndpointOptions<P>): StompE
       serverName: options.serverName,
     });
     sessions.set(ws, session);
-    session.onClose(() => sessions.delete(ws));
+    session.onClose((error) => {
+      sessions.delete(ws);
+      if (error?.code === 'SLOW_CONSUMER') options.onSlowConsumer?.();
+    });
 
     ws.on('message', (data: RawData) => session.receive(toBuffer(data)));
     ws.on('pong', () => session.touch());
@@ -178,6 +183,10 @@ class WsTransport implements StompTransport {
 
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
   }
 
   get bufferedAmount(): number {

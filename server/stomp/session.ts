@@ -39,6 +39,8 @@ export interface StompTransport {
   readonly bufferedAmount: number;
   /** WebSocket ping, used to detect dead peers that negotiated no heart-beats. */
   ping?(): void;
+  /** Drops the connection at once, without a closing handshake (a peer that stopped reading). */
+  terminate?(): void;
 }
 
 export type { Subscription };
@@ -630,6 +632,10 @@ export class StompSession<P = unknown> implements StompSessionView<P> {
     try {
       if (error === undefined) {
         this.transport.close(CloseCode.NORMAL, 'bye');
+      } else if (error.code === 'SLOW_CONSUMER' && this.transport.terminate) {
+        // A peer that stopped reading would never read an ERROR or answer a close frame: the
+        // handshake would hold the socket and its kernel buffers for the close timeout (~30 s).
+        this.transport.terminate();
       } else {
         // The ERROR frame skips the slow-consumer check: it is small and the socket closes anyway.
         this.transport.send(encodeError(error, receiptId ?? error.receiptId), false);

@@ -24,6 +24,7 @@ import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
 import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { clientMsgId, content, firstIssue, messageId, roomId } from '../chat/validation.js';
+import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
 
@@ -69,6 +70,12 @@ export interface SocketIoBridgeOptions {
   sendRatePerSecond: number;
   sendBurst: number;
   maxPayloadBytes: number;
+  metrics?: Metrics | undefined;
+}
+
+/** the `ws` socket under a Socket.IO connection on the websocket transport (not in engine.io's public types) */
+function rawWebSocket(socket: ChatSocket): { terminate?: () => void } | undefined {
+  return (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
 }
 
 /** engine.io keeps unsent packets in `writeBuffer` (not in its public types) */
@@ -83,6 +90,7 @@ class SocketSink implements Sink {
   constructor(
     private readonly socket: ChatSocket,
     private readonly logger: Logger,
+    private readonly metrics: Metrics | undefined,
   ) {
     this.userId = socket.data.user.id;
   }
@@ -91,7 +99,11 @@ class SocketSink implements Sink {
     // a reader that stopped reading is cut off instead of growing server memory
     if (queuedPackets(this.socket) > MAX_QUEUED_PACKETS) {
       this.logger.warn({ user: this.userId }, 'socket.io slow consumer disconnected');
+      this.metrics?.slowConsumerCutoffs.inc({ transport: 'socketio' });
+      const raw = rawWebSocket(this.socket);
       this.socket.disconnect(true);
+      // the closing handshake would hold the socket ~30 s for a peer that does not read
+      raw?.terminate?.();
       return;
     }
     if (out.event.type === 'error') this.socket.emit('user:error', out.event);
@@ -138,7 +150,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
 
   nsp.on('connection', (socket: ChatSocket) => {
     const { user } = socket.data;
-    socket.data.errors = chat.subscribeUser(new SocketSink(socket, logger), 'errors');
+    socket.data.errors = chat.subscribeUser(new SocketSink(socket, logger, opts.metrics), 'errors');
     void chat.connected(user.id, socket.id).catch((err) => logger.warn({ err }, 'presence update failed'));
 
     const handle = <I, T extends object>(
@@ -151,7 +163,10 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         try {
           const parsed = schema.safeParse(payload);
           if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
-          if (opts2.rateLimited && !socket.data.bucket.take()) throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+          if (opts2.rateLimited && !socket.data.bucket.take()) {
+            opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
+            throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+          }
           reply({ ok: true, ...(await run(parsed.data)) });
         } catch (err) {
           if (err instanceof ChatError) reply({ ok: false, error: { code: err.code, message: err.message } });
@@ -166,7 +181,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
       'room:join',
       handle(joinInput, async ({ roomId: id, since }) => {
         if (socket.data.rooms.has(id)) return {};
-        const sub = await chat.subscribeRoom(user.id, id, new SocketSink(socket, logger), since ?? undefined);
+        const sub = await chat.subscribeRoom(user.id, id, new SocketSink(socket, logger, opts.metrics), since ?? undefined);
         if (socket.disconnected) sub.close();
         else socket.data.rooms.set(id, sub);
         return {};
@@ -185,7 +200,9 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
       handle(
         sendInput,
         async (input) => {
+          const started = performance.now();
           const { message } = await chat.sendMessage(user.id, input.roomId, { content: input.content, clientMsgId: input.clientMsgId ?? null });
+          opts.metrics?.receipt.socketio.observe(secondsSince(started));
           return { message };
         },
         { rateLimited: true },
@@ -224,6 +241,8 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
       engine.handleUpgrade(req, socket, head);
     },
+    /** open sockets of the namespace (connections by transport, /metrics) */
+    socketCount: () => nsp.sockets.size,
     async close() {
       nsp.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -20,6 +20,7 @@ import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
 import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
+import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import {
   prepareMessage,
@@ -52,6 +53,7 @@ export interface StompChatOptions {
   logger: Logger;
   sendRatePerSecond: number;
   sendBurst: number;
+  metrics?: Metrics | undefined;
 }
 
 export class StompChatApplication implements StompApplication<StompPrincipal> {
@@ -139,12 +141,17 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       if (body && typeof body === 'object' && typeof (body as { clientMsgId?: unknown }).clientMsgId === 'string') {
         clientMsgId = (body as { clientMsgId: string }).clientMsgId;
       }
-      if (!bucket.take()) throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+      if (!bucket.take()) {
+        this.opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
+        throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
+      }
       switch (match[2]) {
         case 'message': {
           const parsed = messageBody.safeParse(body);
           if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
+          const started = performance.now();
           await this.chat.sendMessage(user.id, roomId.data, parsed.data);
+          this.opts.metrics?.receipt.stomp.observe(secondsSince(started));
           return;
         }
         case 'read': {

@@ -4,8 +4,11 @@ import { TEST_AUTH_SECRET } from './services.js';
 
 const key = new TextEncoder().encode(TEST_AUTH_SECRET);
 
-export async function tokenFor(sub: string, opts: { name?: string; role?: 'admin'; ttlSeconds?: number; secret?: string } = {}): Promise<string> {
-  return new SignJWT({ name: opts.name ?? sub, ...(opts.role ? { role: opts.role } : {}) })
+export async function tokenFor(
+  sub: string,
+  opts: { name?: string; role?: 'admin'; email?: string; ttlSeconds?: number; secret?: string } = {},
+): Promise<string> {
+  return new SignJWT({ name: opts.name ?? sub, ...(opts.role ? { role: opts.role } : {}), ...(opts.email ? { email: opts.email } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuedAt()

@@ -1,7 +1,8 @@
 /**
  * Inquiries against the real MariaDB and a real SMTP receiver (smtp-server on port 0, plain
  * text, no auth) reached through the real SmtpMailTransport: stored first, mailed to support,
- * confirmed to the customer, retried across outages, never lost and never sent twice.
+ * confirmed to a signed-in customer at their proven address (never to a typed one), retried
+ * across outages, never lost and never sent twice.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const SUPPORT = 'support@reuse.test';
 const FROM = 'Re:Use Chat <no-reply@reuse.test>';
+/** the caller's address as the tRPC edge passes it */
+const CLIENT = '192.0.2.10';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 // ---------------------------------------------------------------- a real SMTP receiver
@@ -165,6 +168,8 @@ const sample = {
   category: 'order',
   message: 'The jacket (Größe M) never arrived — 주문번호 42.\nCan you check?',
 };
+/** a signed-in author whose identity provider vouches for the sample's address */
+const author = (id: string, email = sample.email) => ({ id, name: sample.name, email });
 
 describe('inquiries are stored, then mailed to support', () => {
   let database: Database;
@@ -232,13 +237,13 @@ describe('inquiries are stored, then mailed to support', () => {
     return Number(rows[0]?.n);
   }
 
-  it('stores the inquiry as pending, mails support every field, confirms to the customer, and marks it sent', async () => {
+  it('stores the inquiry as pending, mails support every field, confirms to the signed-in customer, and marks it sent', async () => {
     const deliveries: Delivery[] = [];
     const rx = await receiver(deliveries);
     const inquiries = service(smtp(rx.port));
     inquiries.start();
 
-    const view = await inquiries.create(sample, { id: 'buyer-1' });
+    const view = await inquiries.create(sample, author('buyer-1'), CLIENT);
     expect(view).toMatchObject({ ...sample, status: 'pending', attempts: 0, lastError: null, sentAt: null });
     expect(view.id).toMatch(/^\d+$/);
     expect(new Date(view.createdAt).toISOString()).toBe(view.createdAt);
@@ -294,8 +299,9 @@ describe('inquiries are stored, then mailed to support', () => {
         message: '<script>alert("hi")</script> & \'quoted\'',
       },
       null,
+      CLIENT,
     );
-    await waitFor(async () => (await stored(view.id))?.status === 'sent' && deliveries.length >= 2, 'both mails');
+    await waitFor(async () => (await stored(view.id))?.status === 'sent' && deliveries.length >= 1, 'the support mail');
 
     const [support] = supportDeliveries(deliveries, view.id);
     const mail = parseMail(support!.raw);
@@ -320,7 +326,7 @@ describe('inquiries are stored, then mailed to support', () => {
 
     const inquiries = service(smtp(port));
     inquiries.start();
-    const view = await inquiries.create(sample, null);
+    const view = await inquiries.create(sample, author('buyer-3'), CLIENT);
 
     // attempts counts claims: a third claim means the first two attempts have failed
     const failing = await waitFor(async () => {
@@ -340,7 +346,7 @@ describe('inquiries are stored, then mailed to support', () => {
     expect(sent.attempts).toBeGreaterThanOrEqual(3);
 
     // one more inquiry through the same worker: a repeated send of the first would come before its mail
-    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, null);
+    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, null, '192.0.2.200');
     await waitFor(() => supportDeliveries(deliveries, later.id).length > 0, 'the later inquiry mailed');
     expect(supportDeliveries(deliveries, view.id)).toHaveLength(1);
     expect(deliveries.filter((d) => d.to.includes(sample.email))).toHaveLength(1);
@@ -354,7 +360,7 @@ describe('inquiries are stored, then mailed to support', () => {
 
     const inquiries = service(smtp(port), { maxAttempts: 3, retryBaseMs: 20 });
     inquiries.start();
-    const view = await inquiries.create(sample, { id: 'buyer-2' });
+    const view = await inquiries.create(sample, { id: 'buyer-2' }, CLIENT);
 
     const failed = await waitFor(async () => {
       const r = await stored(view.id);
@@ -364,7 +370,7 @@ describe('inquiries are stored, then mailed to support', () => {
     expect(failed.last_error).toMatch(/ECONNREFUSED/);
 
     // no further attempts once failed: a later inquiry runs through all of its attempts meanwhile
-    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, { id: 'buyer-3' });
+    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, { id: 'buyer-3' }, '192.0.2.201');
     await waitFor(async () => (await stored(later.id))?.status === 'failed', 'the later inquiry to fail too');
     expect((await stored(view.id))?.attempts).toBe(3);
 
@@ -381,7 +387,7 @@ describe('inquiries are stored, then mailed to support', () => {
     const dir = await tempMailDir('eml');
     const inquiries = service(new FileMailTransport(dir));
     inquiries.start();
-    const view = await inquiries.create(sample, null);
+    const view = await inquiries.create(sample, author('buyer-4'), CLIENT);
 
     await waitFor(async () => (await stored(view.id))?.status === 'sent', 'the inquiry to be sent');
     const files = await waitFor(async () => {
@@ -404,7 +410,8 @@ describe('inquiries are stored, then mailed to support', () => {
 
     const views: InquiryView[] = [];
     for (let i = 0; i < 20; i++) {
-      views.push(await first.create({ ...sample, email: `buyer${i}@example.test`, message: `inquiry number ${i}` }, null));
+      const email = `buyer${i}@example.test`;
+      views.push(await first.create({ ...sample, email, message: `inquiry number ${i}` }, author(`buyer-${i}`, email), `192.0.2.${i}`));
     }
     first.start();
     second.start();
@@ -415,7 +422,8 @@ describe('inquiries are stored, then mailed to support', () => {
     }, 'all 20 inquiries to be sent');
     await waitFor(async () => deliveries.length >= 40, 'all confirmations');
     // one more through the first worker: a repeated send of any of the 20 would come before it
-    const later = await first.create({ ...sample, email: 'later@example.test', message: 'the last one' }, null);
+    const laterEmail = 'later@example.test';
+    const later = await first.create({ ...sample, email: laterEmail, message: 'the last one' }, author('buyer-later', laterEmail), '192.0.2.202');
     await waitFor(() => supportDeliveries(deliveries, later.id).length > 0 && deliveries.length >= 42, 'the last inquiry mailed');
 
     const support = supportDeliveries(deliveries).filter((d) => !subjectOf(d).includes(`[Inquiry #${later.id}]`));
@@ -432,24 +440,50 @@ describe('inquiries are stored, then mailed to support', () => {
   it('refuses the (ratePerHour+1)-th inquiry of one author with TOO_MANY_REQUESTS and stores nothing for it', async () => {
     const inquiries = service(new FileMailTransport(await tempMailDir('rate')), { ratePerHour: 3 });
 
-    for (let i = 0; i < 3; i++) await inquiries.create(sample, { id: 'busy-buyer' });
-    const refused = inquiries.create(sample, { id: 'busy-buyer' });
+    for (let i = 0; i < 3; i++) await inquiries.create(sample, { id: 'busy-buyer' }, `192.0.2.${i}`);
+    // a new address does not help a signed-in author
+    const refused = inquiries.create(sample, { id: 'busy-buyer' }, '192.0.2.99');
     await expect(refused).rejects.toBeInstanceOf(ChatError);
     await expect(refused).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
     expect(await count()).toBe(3);
 
-    // anonymous authors are counted by email
-    for (let i = 0; i < 3; i++) await inquiries.create({ ...sample, email: 'anon@example.test' }, null);
-    await expect(inquiries.create({ ...sample, email: 'ANON@example.test' }, null)).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    // anonymous authors are counted by address, whatever email they type
+    for (let i = 0; i < 3; i++) await inquiries.create({ ...sample, email: `anon+${i}@example.test` }, null, '198.51.100.7');
+    await expect(inquiries.create({ ...sample, email: 'someone-else@example.test' }, null, '198.51.100.7')).rejects.toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+    });
     // someone else is not held back
-    await inquiries.create(sample, { id: 'other-buyer' });
+    await inquiries.create(sample, { id: 'other-buyer' }, '198.51.100.8');
     expect(await count()).toBe(7);
+  });
+
+  it('mails no confirmation to an address the caller only typed, signed in or not', async () => {
+    const deliveries: Delivery[] = [];
+    const rx = await receiver(deliveries);
+    const inquiries = service(smtp(rx.port));
+    inquiries.start();
+
+    const anonymous = await inquiries.create({ ...sample, email: 'victim@example.test' }, null, CLIENT);
+    // signed in, but the identity provider vouches for another address
+    const signedIn = await inquiries.create({ ...sample, email: 'victim+2@example.test' }, author('buyer-5', 'buyer5@example.test'), CLIENT);
+    // signed in without any address on record
+    const unknown = await inquiries.create({ ...sample, email: 'victim+3@example.test' }, { id: 'buyer-6' }, CLIENT);
+
+    await waitFor(async () => {
+      const rows = await Promise.all([anonymous, signedIn, unknown].map((v) => stored(v.id)));
+      return rows.every((r) => r?.status === 'sent');
+    }, 'all three inquiries to be sent');
+    await waitFor(async () => deliveries.some((d) => d.to.includes('buyer5@example.test')), 'the proven confirmation');
+    // support got all three; no third party got anything
+    expect(supportDeliveries(deliveries)).toHaveLength(3);
+    expect(deliveries.flatMap((d) => d.to).filter((to) => to.startsWith('victim'))).toEqual([]);
+    expect(deliveries.filter((d) => !d.to.includes(SUPPORT)).map((d) => d.to)).toEqual([['buyer5@example.test']]);
   });
 
   it('lists inquiries newest first, page by page, and each customer sees only their own', async () => {
     const inquiries = service(new FileMailTransport(await tempMailDir('list')));
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await inquiries.create({ ...sample, message: `m${i}` }, { id: i % 2 ? 'odd' : 'even' })).id);
+    for (let i = 0; i < 5; i++) ids.push((await inquiries.create({ ...sample, message: `m${i}` }, { id: i % 2 ? 'odd' : 'even' }, CLIENT)).id);
 
     const page1 = await inquiries.list({ limit: 2 });
     expect(page1.inquiries.map((v) => v.id)).toEqual([ids[4], ids[3]]);

@@ -26,6 +26,17 @@ describe('configuration', () => {
     }
   });
 
+  it('bounds requests by default and keeps the metrics token out of errors and logs', () => {
+    const env = loadEnv({ AUTH_SECRET: secret });
+    expect(env.HTTP_MAX_BODY_BYTES).toBe(1024 * 1024);
+    expect(env.TRPC_MAX_BATCH).toBe(20);
+    expect(env.TRUST_PROXY).toBe(false);
+    expect(env.METRICS_TOKEN).toBeUndefined();
+    expect(() => loadEnv({ AUTH_SECRET: secret, METRICS_TOKEN: 'tiny-token' })).toThrow(/METRICS_TOKEN: must be at least 16 characters$/m);
+    const token = 'a-long-enough-metrics-token';
+    expect(JSON.stringify(describeEnv(loadEnv({ AUTH_SECRET: secret, METRICS_TOKEN: token })))).not.toContain(token);
+  });
+
   it('bounds STOMP heart-beats by a 1 s floor and a 10 s preference unless told otherwise', () => {
     const env = loadEnv({ AUTH_SECRET: secret });
     expect([env.STOMP_HEARTBEAT_MIN_MS, env.STOMP_HEARTBEAT_MS]).toEqual([1000, 10_000]);

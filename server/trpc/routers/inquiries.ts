@@ -4,8 +4,8 @@ import { inquiryInput } from '../../inquiries/validation.js';
 import { adminProcedure, protectedProcedure, publicProcedure, router } from '../trpc.js';
 
 export const inquiriesRouter = router({
-  /** stored first, then mailed to support; anyone may write, signed-in or not */
-  create: publicProcedure.input(inquiryInput).mutation(({ ctx, input }) => ctx.inquiries.create(input, ctx.user)),
+  /** stored first, then mailed to support; anyone may write, signed-in or not (limited per client and per user) */
+  create: publicProcedure.input(inquiryInput).mutation(({ ctx, input }) => ctx.inquiries.create(input, ctx.user, ctx.clientAddress)),
 
   mine: protectedProcedure.query(({ ctx }) => ctx.inquiries.mine(ctx.user.id)),
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { prepareMessage } from '../../../server/stomp/encoder.js';
 import { SendRejected, StompError } from '../../../server/stomp/errors.js';
-import { connect, createHarness, Deferred, FakeApp, flush, frame, type Harness } from './fakes.js';
+import { connect, createHarness, Deferred, FakeApp, FakeTransport, flush, frame, type Harness } from './fakes.js';
 
 const prepared = prepareMessage({ destination: '/sub/chat/room/1', 'content-type': 'application/json' }, '{"type":"typing"}');
 
@@ -584,6 +584,26 @@ describe('StompSession backpressure', () => {
     expect(h.transport.closed?.code).toBe(1008);
     expect(h.session.deliver('s', prepared)).toBe(false);
     expect(h.transport.sentAfterClose).toBe(0);
+  });
+
+  it('drops the socket of a slow consumer at once when the transport can, without a closing handshake', async () => {
+    class TerminatingTransport extends FakeTransport {
+      terminated = 0;
+      terminate(): void {
+        this.terminated++;
+      }
+    }
+    const transport = new TerminatingTransport();
+    const h = await connected({ transport, limits: { slowConsumerBytes: 1024 } });
+    h.session.receive(frame('SUBSCRIBE', { id: 's', destination: '/d' }));
+    await flush();
+    transport.bufferedAmount = 4096;
+    expect(h.session.deliver('s', prepared)).toBe(false);
+    expect(transport.terminated).toBe(1);
+    // nothing more is queued for a reader that is not reading, not even the ERROR frame
+    expect(transport.commands).toEqual(['CONNECTED']);
+    expect(transport.closed).toBeUndefined();
+    expect(h.session.deliver('s', prepared)).toBe(false);
   });
 
   it('refuses a flood of frames queued behind a pending SUBSCRIBE', async () => {
