@@ -5,9 +5,11 @@ import './globals.css';
 export const metadata: Metadata = {
   title: 'Re:Use Chat',
   description: 'Chat with buyers and sellers on Re:Use, the second-hand marketplace',
+  manifest: '/manifest.webmanifest',
+  icons: { icon: '/icon.svg', apple: '/icon-192.png' },
 };
 
-export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
+export const viewport: Viewport = { width: 'device-width', initialScale: 1, themeColor: '#1f8a5b' };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

@@ -32,7 +32,7 @@ export function CatalogueGrid({ me }: { me: { id: string } }) {
       {PRODUCTS.map((p) => {
         const mine = p.sellerId === me.id;
         return (
-          <li key={p.id} className="product-card" data-product={p.id}>
+          <li key={p.id} className="product-card" data-product={p.id} id={`product-${p.id}`}>
             <div className="product-tile" style={{ background: p.colour }} aria-hidden="true">
               <ProductIcon name={p.icon} colour={p.ink} size={88} />
             </div>

@@ -1,10 +1,17 @@
 'use client';
 /**
- * Says so while the live connection is down. Floats over the page (no layout jump); the
- * first connect gets a grace period so a normal page load shows nothing.
+ * Says so while the live connection is down, and why: the device is offline, or the server
+ * cannot be reached. Floats over the page (no layout jump); the first connect gets a grace
+ * period so a normal page load shows nothing.
  */
 import { useEffect, useState } from 'react';
 import { useChat } from '../_lib/chat-context';
+
+const TEXT = {
+  offline: 'You are offline. Messages will be sent when you are back online.',
+  reconnecting: 'Connection lost. Reconnecting…',
+  connecting: 'Connecting…',
+} as const;
 
 export function ConnectionBanner() {
   const { status } = useChat();
@@ -17,13 +24,13 @@ export function ConnectionBanner() {
       setSlowStart(false);
     };
   }, [status]);
-  const show = status === 'reconnecting' || (status === 'connecting' && slowStart);
+  const text = status === 'connected' || (status === 'connecting' && !slowStart) ? null : TEXT[status];
   return (
     <div className="connection-banner-slot" role="status" aria-live="polite">
-      {show && (
-        <div className="connection-banner" data-testid="connection-banner">
-          <span className="spinner" aria-hidden="true" />
-          {status === 'reconnecting' ? 'Connection lost. Reconnecting…' : 'Connecting…'}
+      {text && (
+        <div className={`connection-banner is-${status}`} data-testid="connection-banner" data-status={status}>
+          {status !== 'offline' && <span className="spinner" aria-hidden="true" />}
+          {text}
         </div>
       )}
     </div>

@@ -34,3 +34,15 @@ export function formatDay(iso: string, now = new Date()): string {
 export function dayKey(iso: string): number {
   return startOfDay(new Date(iso));
 }
+
+/** "just now", "5 min ago", "today at 14:02", "yesterday at 09:10", "3 Dec" */
+export function formatLastSeen(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  const minutes = Math.floor((now.getTime() - d.getTime()) / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const days = Math.round((startOfDay(now) - startOfDay(d)) / 86_400_000);
+  if (days <= 0) return `today at ${timeFmt.format(d)}`;
+  if (days === 1) return `yesterday at ${timeFmt.format(d)}`;
+  return dateFmt.format(d);
+}

@@ -7,12 +7,16 @@ import Link from 'next/link';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { counterpartName, useChat } from '../_lib/chat-context';
 import { productById } from '../_lib/catalogue';
+import { useNotificationPermission } from '../_lib/notifications';
 import { Avatar } from './avatar';
 import { formatListTime } from './format';
 import { UnreadBadge } from './unread-badge';
 
 export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
-  const { rooms, roomsError, me, hasOlderRooms, loadingOlderRooms, olderRoomsError, loadOlderRooms } = useChat();
+  const { rooms, roomsError, me, status, hasOlderRooms, loadingOlderRooms, olderRoomsError, loadOlderRooms } = useChat();
+  const [permission, askPermission] = useNotificationPermission();
+  // presence is only known while this page is connected: no dot at all otherwise
+  const presenceOf = (online: boolean | null) => (status === 'connected' && online !== null ? online : undefined);
   const listRef = useRef<HTMLUListElement>(null);
   const moreRef = useRef<HTMLButtonElement>(null);
   const [focusRoom, setFocusRoom] = useState<string | null>(null);
@@ -42,7 +46,14 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
 
   return (
     <div className="room-list">
-      <h2 className="room-list-title">Chats</h2>
+      <div className="room-list-head">
+        <h2 className="room-list-title">Chats</h2>
+        {permission === 'default' && (
+          <button type="button" className="btn btn-ghost btn-small" onClick={askPermission} data-testid="enable-notifications">
+            Notify me
+          </button>
+        )}
+      </div>
       {roomsError && !rooms && (
         <p className="form-error" role="alert">
           Could not load your chats: {roomsError}
@@ -80,7 +91,7 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
                   data-room={room.id}
                   data-testid="room-item"
                 >
-                  <Avatar id={room.counterpart.id} name={name} online={room.counterpart.online === true} />
+                  <Avatar id={room.counterpart.id} name={name} online={presenceOf(room.counterpart.online)} />
                   <span className="room-main">
                     <span className="room-top">
                       <span className="room-name">{name}</span>
@@ -97,7 +108,7 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
                       </span>
                       <UnreadBadge count={unread} testId="unread-badge" />
                     </span>
-                    <span className="sr-only">{room.counterpart.online ? ', online' : ''}</span>
+                    <span className="sr-only">{presenceOf(room.counterpart.online) ? ', online' : ''}</span>
                   </span>
                 </Link>
               </li>

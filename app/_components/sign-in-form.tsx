@@ -2,6 +2,7 @@
 /** Demo sign-in: pick one of the demo users or type a user name (next-auth Credentials `demo`). */
 import { signIn } from 'next-auth/react';
 import { useId, useState, type FormEvent } from 'react';
+import { normaliseUserName } from '../_lib/user-name';
 import { Avatar } from './avatar';
 
 const DEMO_USERS = [
@@ -11,8 +12,6 @@ const DEMO_USERS = [
   { id: 'dave', hint: 'sells an armchair' },
 ] as const;
 
-// the same rule as the demo provider (app/_lib/auth-options.ts)
-const USER_NAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
 export function SignInForm({
   callbackUrl,
@@ -32,9 +31,9 @@ export function SignInForm({
   const errorId = useId();
 
   async function signInAs(raw: string) {
-    const name = raw.trim().toLowerCase();
-    if (!USER_NAME.test(name)) {
-      setError('Use 2–32 letters, digits, dots, dashes or underscores, starting with a letter or digit.');
+    const name = normaliseUserName(raw);
+    if (!name) {
+      setError('Use 2–32 letters (any language), digits, dots, dashes or underscores, starting with a letter or digit.');
       return;
     }
     setError(null);
@@ -86,7 +85,7 @@ export function SignInForm({
                 autoComplete="username"
                 autoCapitalize="none"
                 spellCheck={false}
-                placeholder="e.g. erin"
+                placeholder="e.g. erin or 민수"
                 value={username}
                 onChange={(e) => setUsername(e.target.value)}
                 aria-invalid={error ? true : undefined}

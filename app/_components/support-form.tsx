@@ -139,13 +139,16 @@ export function SupportForm({ me }: { me: { id: string; name: string } }) {
     },
   });
 
+  // the card shows what the list below shows: the list is polled while anything is pending
+  const createdStatus = (created && mine.data?.find((i) => i.id === created.id)?.status) ?? created?.status ?? 'pending';
+
   return (
     <>
       {created && (
         <div className="confirmation" role="status" tabIndex={-1} ref={confirmation} data-testid="inquiry-confirmation">
           <h2>Thanks — we have your inquiry</h2>
           <p>
-            Inquiry <strong>#{created.id}</strong> is stored. Status: <StatusBadge status={created.status} />
+            Inquiry <strong>#{created.id}</strong> is stored. Status: <StatusBadge status={createdStatus} />
           </p>
           {/* a copy is mailed only to the account's verified address, so promise the answer, not the copy */}
           <p className="muted small">We will answer at {created.email}, usually within one working day.</p>

@@ -8,6 +8,7 @@
  */
 import type { NextAuthOptions } from 'next-auth';
 import CredentialsProvider from 'next-auth/providers/credentials';
+import { displayName, normaliseUserName } from './user-name';
 
 interface AuthConfig {
   secret: string;
@@ -22,8 +23,6 @@ function config(): AuthConfig {
   return JSON.parse(raw) as AuthConfig;
 }
 
-export const USER_NAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
-
 function buildOptions(): NextAuthOptions {
   const cfg = config();
   const providers: NextAuthOptions['providers'] = [];
@@ -34,9 +33,9 @@ function buildOptions(): NextAuthOptions {
         name: 'Demo account',
         credentials: { username: { label: 'User name', type: 'text', placeholder: 'alice' } },
         async authorize(credentials) {
-          const username = String(credentials?.username ?? '').trim().toLowerCase();
-          if (!USER_NAME.test(username)) return null;
-          return { id: username, name: username.charAt(0).toUpperCase() + username.slice(1) };
+          const username = normaliseUserName(String(credentials?.username ?? ''));
+          if (!username) return null;
+          return { id: username, name: displayName(username) };
         },
       }),
     );

@@ -3,12 +3,14 @@
  * The signed-in user's chat state shared by the header, the room list and the chat view:
  * the room list (tRPC `rooms.list`, one infinite query in the cache: the newest page first,
  * older pages appended on request) kept live from `/user/queue/events`, the total unread
- * count, which room is open, and the rejections of this tab's SENDs from `/user/queue/errors`
+ * count (also the tab title's badge), a browser notification for a message that arrives
+ * while the tab is hidden, which room is open, and the rejections of this tab's SENDs from `/user/queue/errors`
  * (one subscription per connection: the server keeps one per session).
  */
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { asRoomEvent, asSendError, idGreater, type Room, type RoomEvent, type SendErrorEvent } from './chat-types';
+import { notifyIfHidden } from './notifications';
 import { useTRPC } from './trpc';
 import { useStomp, useStompSubscription, type ConnectionStatus, type StompConnection } from './use-stomp';
 
@@ -96,7 +98,8 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
         case 'message':
           known = updateRoom(ev.roomId, (r) => {
             if (r.lastMessage && !idGreater(ev.id, r.lastMessage.id)) return null; // seen already
-            const unread = ev.senderId !== me.id && openRoom.current !== ev.roomId;
+            // the open room counts too while the tab is hidden: nobody is reading it (title badge)
+            const unread = ev.senderId !== me.id && (openRoom.current !== ev.roomId || document.visibilityState === 'hidden');
             return {
               ...r,
               lastMessage: ev,
@@ -132,7 +135,9 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
 
   useStompSubscription(connection, '/user/queue/events', (body) => {
     const ev = asRoomEvent(body);
-    if (ev) applyEvent(ev);
+    if (!ev) return;
+    applyEvent(ev);
+    if (ev.type === 'message' && ev.senderId !== me.id) notifyIfHidden(ev, roomsRef.current?.find((r) => r.id === ev.roomId));
   });
   useStompSubscription(connection, '/user/queue/errors', (body) => {
     const ev = asSendError(body);
@@ -149,6 +154,10 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
       .sort(byActivity)
       .filter((r) => !seen.has(r.id) && seen.add(r.id));
   }, [pages]);
+  const roomsRef = useRef(rooms);
+  useEffect(() => {
+    roomsRef.current = rooms;
+  }, [rooms]);
   const totalUnread = useMemo(() => (rooms ?? []).reduce((n, r) => n + r.unreadCount, 0), [rooms]);
 
   useEffect(() => {

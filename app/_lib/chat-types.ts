@@ -1,5 +1,5 @@
 /**
- * Types the page uses, derived from the API's own router type (outputs) and DESIGN.md (the
+ * Types the page uses, derived from the API's own router type (outputs) and docs/contract.md (the
  * JSON events on STOMP), plus a guard that checks event bodies before they are trusted.
  */
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';

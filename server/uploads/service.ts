@@ -16,7 +16,7 @@ import type { ImageProcessor } from './images.js';
 import type { ImageVariant, UrlSigner } from './signed-urls.js';
 import type { StoredObject, UploadStorage } from './storage.js';
 
-/** what a client is told about an upload (DESIGN.md: Photos) */
+/** what a client is told about an upload (docs/contract.md: Photos) */
 export interface UploadView {
   id: string;
   contentType: string;

@@ -47,6 +47,13 @@ describe('public/ in the production build', () => {
     expect(sizes).toEqual(expect.arrayContaining(['192x192', '512x512']));
   });
 
+  it('links the manifest and the icon from every page, so browsers can install it', async () => {
+    const html = await (await fetch(`${server!.url}/`)).text();
+    expect(html).toMatch(/<link rel="manifest" href="\/manifest\.webmanifest"/);
+    expect(html).toMatch(/<link rel="icon" href="\/icon\.svg"/);
+    expect(html).toMatch(/<meta name="theme-color" content="#1f8a5b"/);
+  });
+
   it('serves every icon the manifest names, with its declared type and size', async () => {
     const manifest = (await (await fetch(`${server!.url}/manifest.webmanifest`)).json()) as { icons: Array<{ src: string; sizes: string; type: string }> };
     for (const icon of manifest.icons) {
