@@ -461,7 +461,7 @@ function quantiles(samples: number[]) {
   const ms = (v: number) => Math.round(v) / 1000;
   return { n: samples.length, p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue) };
 }
-/** the service's page query (server/chat/service.ts), index hint included */
+/** the service's page query (server/chat/history.ts builds the same SQL through Drizzle), index hint included */
 const SELECT_PAGE = 'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at FROM messages FORCE INDEX (messages_room_id_idx) WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?';
 const SELECT_OFFSET = 'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT ? OFFSET ?';
 

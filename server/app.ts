@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Authenticator } from './auth/authenticate.js';
 import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/session-cookie.js';
 import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
@@ -58,6 +59,8 @@ export interface Service {
   metrics: Metrics;
   /** the web page's next-auth session cookie → user */
   cookieAuth: CookieAuth;
+  /** token or cookie → user, for every transport */
+  auth: Authenticator;
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
@@ -106,6 +109,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
     const tokens = new TokenService(env.AUTH_SECRET);
     const chat = new ChatService({
+      db: database.db,
       pool: database.pool,
       storePool: database.storePool,
       bus,
@@ -212,6 +216,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
 
     let closing: Promise<void> | undefined;
+    const cookieAuth = createCookieAuth({ secret: env.AUTH_SECRET, allowedOrigins: allowedOrigins(env, port) });
     const service: Service = {
       server,
       port,
@@ -226,7 +231,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       inquiries,
       logger,
       metrics,
-      cookieAuth: createCookieAuth({ secret: env.AUTH_SECRET, allowedOrigins: allowedOrigins(env, port) }),
+      cookieAuth,
+      auth: new Authenticator(tokens, cookieAuth),
       readiness,
       close: () =>
         (closing ??= (async () => {

@@ -1,8 +1,8 @@
 /** The transports every instance mounts on its HTTP server, in dispatch order. */
 import { availableParallelism } from 'node:os';
 import type { Mount, Service } from './app.js';
-import { StompChatApplication } from './gateway/stomp-chat.js';
-import { createSocketIoBridge, SOCKET_IO_PATH } from './socketio/bridge.js';
+import { StompChatApplication } from './transports/stomp.js';
+import { createSocketIoBridge, SOCKET_IO_PATH } from './transports/socketio.js';
 import { createStompEndpoint, type StompEndpoint } from './stomp/index.js';
 import { createSockJsEndpoint } from './stomp/sockjs.js';
 import { createTrpcHandler, TRPC_PATH } from './trpc/http.js';
@@ -36,8 +36,7 @@ async function uploadsMount(service: Service): Promise<Mount> {
   });
   const routes = createUploadRoutes({
     uploads,
-    tokens: service.tokens,
-    cookieAuth: service.cookieAuth,
+    auth: service.auth,
     maxBytes: env.UPLOAD_MAX_BYTES,
     // one photo decoding per worker and one being received for each
     concurrentUploads: workers * 2,
@@ -56,8 +55,7 @@ async function uploadsMount(service: Service): Promise<Mount> {
 function socketIoMount(service: Service): Mount {
   const bridge = createSocketIoBridge({
     chat: service.chat,
-    tokens: service.tokens,
-    cookieAuth: service.cookieAuth,
+    auth: service.auth,
     logger: service.logger.child({ module: 'socket.io' }),
     sendRatePerSecond: service.env.SEND_RATE_PER_SECOND,
     sendBurst: service.env.SEND_BURST,
@@ -87,7 +85,7 @@ function trpcMount(service: Service): Mount {
       chat: service.chat,
       inquiries: service.inquiries,
       tokens: service.tokens,
-      cookieAuth: service.cookieAuth,
+      authenticator: service.auth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,
       trustProxy: service.env.TRUST_PROXY,
     },
@@ -112,15 +110,14 @@ function trpcMount(service: Service): Mount {
 const STOMP_PATH = '/ws-stomp';
 
 function stompMount(service: Service): Mount {
-  const { env, chat, tokens } = service;
+  const { env, chat, auth } = service;
   const logger = service.logger.child({ module: 'stomp' });
   const app = new StompChatApplication({
     chat,
-    tokens,
+    auth,
     logger,
     sendRatePerSecond: env.SEND_RATE_PER_SECOND,
     sendBurst: env.SEND_BURST,
-    cookieAuth: (req) => service.cookieAuth.userForUpgrade(req),
     metrics: service.metrics,
   });
   const endpoint = createStompEndpoint({

@@ -8,9 +8,9 @@
  */
 import { z } from 'zod';
 import { userDeleteObject, userUpdateObject } from '../../server/bus/account-events.js';
-import { chatErrorCodes } from '../../server/chat/errors.js';
-import { messageEventSchema, offlineNotificationSchema, roomEnvelopeSchema, roomEventSchema } from '../../server/chat/event-schemas.js';
-import { joinInput, readInput, roomInput, sendInput } from '../../server/socketio/bridge.js';
+import { chatErrorCodes } from '../../server/shared/errors.js';
+import { messageEventSchema, offlineNotificationSchema, roomEnvelopeSchema, roomEventSchema, sendErrorEventSchema } from '../../server/chat/event-schemas.js';
+import { joinInput, readInput, roomInput, sendInput } from '../../server/transports/socketio.js';
 import { STOMP_ERRORS } from '../../server/stomp/errors.js';
 import { EXAMPLE, exampleMessage, jsonSchema, type JsonSchema } from './schema.js';
 import { frames, sends, stompEvents } from './stomp-frames.js';
@@ -43,6 +43,13 @@ const socketMessages = {
   sendAck: socketAck('sendAck', ack({ message: messageEventSchema }), { ok: true, message: exampleMessage }),
   readAck: socketAck('readAck', ack({ lastReadMessageId: z.string() }), { ok: true, lastReadMessageId: '1' }),
   roomEvent: { name: 'room:event', title: 'room:event (server → client)', summary: 'the same JSON events as STOMP MESSAGE bodies', payload: schema(roomEventSchema), examples: [{ name: 'room:event', payload: exampleMessage }] },
+  userError: {
+    name: 'user:error',
+    title: 'user:error (server → client)',
+    summary: "a rejected STOMP SEND of the same user (the events of /user/queue/errors); the socket's own sends are answered in their acknowledgement",
+    payload: schema(sendErrorEventSchema),
+    examples: [{ name: 'user:error', payload: { type: 'error', code: 'FORBIDDEN', message: 'not a member of this room', destination: `/pub/room/${EXAMPLE.roomId}/message`, receipt: 'r-1', clientMsgId: 'c-1' } }],
+  },
 };
 
 /** client event → [message key, ack message key] */
@@ -147,6 +154,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
     };
   }
   operations.socketio_roomEvent = { action: 'send', channel: ref('channels/chatNamespace'), messages: [ref('channels/chatNamespace/messages/roomEvent')] };
+  operations.socketio_userError = { action: 'send', channel: ref('channels/chatNamespace'), messages: [ref('channels/chatNamespace/messages/userError')] };
 
   const kafka: Array<[string, string, keyof typeof kafkaMessages, 'send' | 'receive', string]> = [
     ['roomEvents', 'chat.room-events', 'roomEnvelope', 'send', 'every room event, keyed by room id; every instance consumes all (its own group) and delivers to local subscribers'],

@@ -14,25 +14,18 @@
  * caller wait on the broker: `publish()` only queues; one send per event-loop tick drains the queue.
  * While Kafka is unreachable the queue is bounded (oldest dropped), `status()` is 'down', and the
  * producer, the admin client and the consumer are reconnected in the background.
+ * Client setup and the reconnect loop are shared with the account-events consumer (kafka-client.ts).
  *
- * Also exports the kafkajs plumbing shared with account-events.ts: the client factory (kafkajs
- * logs routed into pino) and topic creation.
+ * Longer than our other files on purpose: the producer queue, the consumer and the connection
+ * state share one outage state (status(), what is queued, what is retried), and the hot path
+ * (enqueue → one send per tick → deliverBatch) reads best in one place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Kafka,
-  Partitioners,
-  logLevel,
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type logCreator,
-  type Message,
-  type Producer,
-} from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Env } from '../env.js';
 import type { Logger } from '../logger.js';
 import type { DependencyStatus } from '../presence/presence.js';
+import { createKafka, ensureTopics, ReconnectLoop } from './kafka-client.js';
 import type { OfflineNotification, RoomBus, RoomEnvelope } from './room-bus.js';
 
 /** envelopes kept while Kafka is unreachable; older ones are dropped (they are in MySQL) */
@@ -55,9 +48,6 @@ const CLOSE_FLUSH_MS = 2_000;
 const IDLE_PROBE_MS = 5_000;
 /** how often the fan-out consumer's offsets are committed */
 const COMMIT_EVERY_MS = 5_000;
-const RETRY_MIN_MS = 250;
-// each failing attempt already spends ≈3 s in kafkajs' own retries, so this keeps recovery within seconds
-const RETRY_MAX_MS = 2_000;
 
 export function roomEventsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
   return `${env.KAFKA_TOPIC_PREFIX}chat.room-events`;
@@ -69,56 +59,6 @@ export function notificationsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string
 
 export function fanoutGroupId(env: Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'INSTANCE_ID'>): string {
   return `${env.KAFKA_TOPIC_PREFIX}chat-fanout-${env.INSTANCE_ID}`;
-}
-
-/**
- * kafkajs logs into pino. Only warn and above are produced at all (the kafkajs log level is WARN);
- * while `quiet()` says the caller reports the outage itself, kafkajs' per-retry connection
- * errors go to debug so one outage is one loud line, not thousands.
- */
-export function pinoLogCreator(logger: Logger, quiet: () => boolean = () => false): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
-      const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-      const fields = { kafkajs: namespace, ...extra };
-      // per-attempt connection chatter is summed up by the caller's own outage line
-      const chatter = namespace === 'Connection' || namespace === 'BrokerPool';
-      if (chatter || quiet() || level > logLevel.WARN) logger.debug(fields, message);
-      else if (level === logLevel.ERROR) logger.error(fields, message);
-      else logger.warn(fields, message);
-    };
-}
-
-/** A kafkajs client for this service's brokers; fails fast per attempt, the callers retry forever. */
-export function createKafka(env: Env, logger: Logger, opts: { clientId: string; quiet?: () => boolean }): Kafka {
-  if (!env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is not set');
-  return new Kafka({
-    clientId: opts.clientId,
-    brokers: env.KAFKA_BROKERS.split(','),
-    connectionTimeout: 3_000,
-    requestTimeout: 5_000,
-    // a few quick retries inside kafkajs (≈3 s in all); longer outages are the caller's loop
-    retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
-    logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(logger, opts.quiet),
-  });
-}
-
-/** Creates the topics that are missing; topics that exist are left as they are. */
-export async function ensureTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
-  // createTopics answers false (no throw) when another instance created them first
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
-  });
-}
-
-export function retryDelay(failures: number): number {
-  const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures, 10));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 /** Decodes a room-events value; null when it is not a RoomEnvelope (checked by hand: this is the hot path). */
@@ -165,11 +105,7 @@ export class KafkaRoomBus implements RoomBus {
   private lastSendOk = true;
   private lastSendAt = 0;
   private consumerRunning = false;
-  /** set once the outage was logged loudly; cleared when Kafka answers again */
-  private downReported = false;
-  private failures = 0;
-  private connecting: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly loop: ReconnectLoop;
   private readonly probeTimer: NodeJS.Timeout;
   /** next offset per partition delivered since the last commit */
   private readonly consumed = new Map<number, string>();
@@ -183,10 +119,27 @@ export class KafkaRoomBus implements RoomBus {
     this.roomTopic = roomEventsTopic(env);
     this.notifyTopic = notificationsTopic(env);
     this.groupId = fanoutGroupId(env);
+    this.loop = new ReconnectLoop({
+      logger,
+      // single flight: admin + topics → producer → consumer; whatever is still missing is retried
+      attempt: () => this.connectOnce(),
+      afterAttempt: () => {
+        if (this.producerUp && this.consumerRunning) {
+          this.loop.recovered();
+          this.scheduleFlush();
+        } else {
+          // a failure during this attempt (or a send that failed meanwhile) left something down
+          this.loop.retry();
+        }
+      },
+      outage: `KAFKA IS UNREACHABLE: room events of other instances are not delivered and new ones are queued (up to ${MAX_QUEUED}) until it answers; retrying in the background`,
+      recovery: 'kafka is reachable again: room fan-out resumed',
+      context: () => ({ brokers: env.KAFKA_BROKERS, queued: this.queue.length }),
+    });
     this.kafka = createKafka(env, logger, {
       clientId: `${env.KAFKA_CLIENT_ID}-${env.INSTANCE_ID}`,
       // while not up, this bus reports the outage itself (loudly, once): kafkajs' per-retry errors are debug
-      quiet: () => !this.producerUp || this.downReported || this.closed,
+      quiet: () => !this.producerUp || this.loop.down || this.closed,
     });
     this.producer = this.kafka.producer({
       // topics are created deliberately at start; a typo'd prefix must not create stray topics
@@ -210,7 +163,7 @@ export class KafkaRoomBus implements RoomBus {
    */
   static async start(env: Env, logger: Logger): Promise<KafkaRoomBus> {
     const bus = new KafkaRoomBus(env, logger);
-    const connected = bus.connect();
+    const connected = bus.loop.connect();
     const waited = await Promise.race([connected.then(() => 'settled' as const), sleep(START_WAIT_MS, 'timeout' as const, { ref: false })]);
     if (waited === 'timeout' && bus.status() !== 'up') {
       logger.warn({ brokers: env.KAFKA_BROKERS, waitedMs: START_WAIT_MS }, 'kafka is not ready yet: starting without it, connecting in the background');
@@ -247,8 +200,7 @@ export class KafkaRoomBus implements RoomBus {
     this.closed = true;
     clearInterval(this.probeTimer);
     clearInterval(this.commitTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    const stopping = this.loop.stop();
 
     // what was published before close still reaches the other instances, if Kafka lets it soon
     const deadline = Date.now() + CLOSE_FLUSH_MS;
@@ -260,14 +212,14 @@ export class KafkaRoomBus implements RoomBus {
     }
     this.queue = [];
 
-    await this.connecting?.catch(() => undefined);
+    await stopping;
     const consumer = this.consumer;
     this.consumer = null;
     this.consumerRunning = false;
     await consumer?.disconnect().catch((err) => this.logger.debug({ err }, 'consumer disconnect failed'));
     await this.producer.disconnect().catch((err) => this.logger.debug({ err }, 'producer disconnect failed'));
     this.producerUp = false;
-    if (!this.downReported) {
+    if (!this.loop.down) {
       // best effort: a group left behind holds no members and expires with its offsets
       await withTimeout(this.admin.deleteGroups([this.groupId]), 2_000).catch((err) =>
         this.logger.debug({ err, group: this.groupId }, 'fan-out consumer group not deleted'),
@@ -365,26 +317,6 @@ export class KafkaRoomBus implements RoomBus {
 
   // ---------------------------------------------------------------- connection
 
-  /** single flight: admin + topics → producer → consumer; whatever is still missing afterwards is retried with backoff */
-  private connect(): Promise<void> {
-    this.connecting ??= this.connectOnce().finally(() => {
-      this.connecting = null;
-      if (this.closed) return;
-      if (this.producerUp && this.consumerRunning) {
-        this.failures = 0;
-        if (this.downReported) {
-          this.logger.warn({ brokers: this.env.KAFKA_BROKERS, queued: this.queue.length }, 'kafka is reachable again: room fan-out resumed');
-        }
-        this.downReported = false;
-        this.scheduleFlush();
-      } else {
-        // a failure during this attempt (or a send that failed meanwhile) left something down
-        this.scheduleRetry();
-      }
-    });
-    return this.connecting;
-  }
-
   /** never throws: failures are reported through connectionLost */
   private async connectOnce(): Promise<void> {
     if (this.closed) return;
@@ -413,31 +345,12 @@ export class KafkaRoomBus implements RoomBus {
 
   private connectionLost(err: unknown, during: string): void {
     if (this.closed) return;
-    if (!this.downReported) {
-      this.downReported = true;
-      this.logger.error(
-        { err, during, brokers: this.env.KAFKA_BROKERS, queued: this.queue.length },
-        `KAFKA IS UNREACHABLE: room events of other instances are not delivered and new ones are queued (up to ${MAX_QUEUED}) until it answers; retrying in the background`,
-      );
-    } else {
-      this.logger.debug({ err, during }, 'kafka still unreachable');
-    }
+    this.loop.report(err, { during });
     if (during !== 'consumer') {
       this.producerUp = false;
       void this.producer.disconnect().catch(() => undefined);
     }
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    // while an attempt runs, its completion decides whether another one is needed
-    if (this.closed || this.retryTimer || this.connecting) return;
-    const delay = retryDelay(this.failures++);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.connect();
-    }, delay);
-    this.retryTimer.unref();
+    this.loop.retry();
   }
 
   /** while nothing is sent, a metadata request tells whether the broker still answers */
@@ -447,7 +360,7 @@ export class KafkaRoomBus implements RoomBus {
   }
 
   private async probe(): Promise<void> {
-    if (this.closed || !this.producerUp || this.flushing || this.connecting) return;
+    if (this.closed || !this.producerUp || this.flushing || this.loop.attempting) return;
     try {
       await this.admin.fetchTopicMetadata({ topics: [this.roomTopic] });
       this.lastSendAt = Date.now();

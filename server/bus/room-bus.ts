@@ -5,7 +5,7 @@
  * local subscribers; an instance ignores the echo of its own events, which it already
  * delivered locally when they were committed.
  */
-import type { RoomEvent, SendErrorEvent } from '../chat/events.js';
+import type { RoomEvent, SendErrorEvent } from '../shared/events.js';
 import type { DependencyStatus } from '../presence/presence.js';
 
 export interface RoomEnvelope {

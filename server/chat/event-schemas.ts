@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import type { OfflineNotification, RoomEnvelope } from '../bus/room-bus.js';
-import type { MessageEvent, PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from './events.js';
-import type { RoomView } from './service.js';
+import type { MessageEvent, PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../shared/events.js';
+import type { RoomView } from './rooms.js';
 
 const decimalId = z.string().regex(/^\d+$/).describe('a decimal string of a growing integer');
 const roomUuid = z.string().uuid();

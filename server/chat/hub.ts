@@ -5,6 +5,9 @@
  * is wrapped once in an `Outgoing`, which caches its JSON and any transport's pre-serialised
  * frame, so fan-out to many subscribers serialises once.
  *
+ * Each user has two channels of their own on this instance: `events` (everything from all their
+ * rooms except typing, for room lists and badges) and `errors` (rejections of their SENDs).
+ *
  * Order: message events carry the room's seq. Events of this instance arrive in commit order;
  * events of other instances arrive over the bus and may interleave. Per room the hub delivers
  * seq n+1 only after n: a later seq waits in `pending`, and if the gap is not closed by the
@@ -14,13 +17,16 @@
  */
 import type { Logger } from '../logger.js';
 import type { ClientEnvelope, RoomEnvelope } from '../bus/room-bus.js';
-import { messageEvent, type MessageEvent, type RoomEvent, type StoredMessage } from './events.js';
+import { messageEvent, type MessageEvent, type RoomEvent, type SendErrorEvent, type StoredMessage } from '../shared/events.js';
 
-export class Outgoing {
+/** what a sink can receive: room events, or a user's SEND rejections on the `errors` channel */
+export type ClientEvent = RoomEvent | SendErrorEvent;
+
+export class Outgoing<E extends ClientEvent = ClientEvent> {
   private cachedJson: string | undefined;
   private readonly memo = new Map<string, unknown>();
 
-  constructor(readonly event: RoomEvent) {}
+  constructor(readonly event: E) {}
 
   get json(): string {
     return (this.cachedJson ??= JSON.stringify(this.event));
@@ -47,13 +53,13 @@ interface RoomSubscription {
   /** highest message id passed to the sink */
   lastId: number;
   /** live events held back while history is replayed */
-  buffer: Outgoing[] | null;
+  buffer: Outgoing<RoomEvent>[] | null;
   closed: boolean;
 }
 
 interface RoomOrder {
   lastSeq: number;
-  pending: Map<number, Outgoing>;
+  pending: Map<number, Outgoing<RoomEvent>>;
   timer: NodeJS.Timeout | null;
 }
 
@@ -65,6 +71,9 @@ export interface HubDeps {
   fetchAfter(roomId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
   gapWaitMs?: number;
 }
+
+/** a user's own channels: their rooms' events, and rejections of their SENDs */
+export type UserChannel = 'events' | 'errors';
 
 export interface RoomSubscriptionHandle {
   close(): void;
@@ -92,16 +101,17 @@ class UserHandle implements RoomSubscriptionHandle {
   constructor(
     private readonly hub: LocalHub,
     private readonly sink: Sink,
+    private readonly channel: UserChannel,
   ) {}
 
   close(): void {
-    this.hub.unsubscribeUser(this.sink);
+    this.hub.unsubscribeUser(this.sink, this.channel);
   }
 }
 
 export class LocalHub {
   private readonly rooms = new Map<string, Set<RoomSubscription>>();
-  private readonly users = new Map<string, Set<Sink>>();
+  private readonly users: Record<UserChannel, Map<string, Set<Sink>>> = { events: new Map(), errors: new Map() };
   private readonly order = new Map<string, RoomOrder>();
   private readonly gapWaitMs: number;
 
@@ -158,19 +168,29 @@ export class LocalHub {
     this.dropOrderIfUnused(roomId);
   }
 
-  /** adds a sink for the user's own events (`/user/queue/events`) */
-  subscribeUser(sink: Sink): RoomSubscriptionHandle {
-    let set = this.users.get(sink.userId);
-    if (!set) this.users.set(sink.userId, (set = new Set()));
+  /** adds a sink to one of the user's own channels */
+  subscribeUser(sink: Sink, channel: UserChannel = 'events'): RoomSubscriptionHandle {
+    const byUser = this.users[channel];
+    let set = byUser.get(sink.userId);
+    if (!set) byUser.set(sink.userId, (set = new Set()));
     set.add(sink);
-    return new UserHandle(this, sink);
+    return new UserHandle(this, sink, channel);
   }
 
   /** @internal UserHandle.close */
-  unsubscribeUser(sink: Sink): void {
-    const s = this.users.get(sink.userId);
+  unsubscribeUser(sink: Sink, channel: UserChannel): void {
+    const byUser = this.users[channel];
+    const s = byUser.get(sink.userId);
     s?.delete(sink);
-    if (s && s.size === 0) this.users.delete(sink.userId);
+    if (s && s.size === 0) byUser.delete(sink.userId);
+  }
+
+  /** an event for one user's channel on this instance (no room order applies) */
+  toUser(userId: string, channel: UserChannel, event: SendErrorEvent): void {
+    const sinks = this.users[channel].get(userId);
+    if (!sinks) return;
+    const out = new Outgoing(event);
+    for (const sink of sinks) safeDeliver(sink, out, this.deps.logger);
   }
 
   /** an event for local delivery (committed here, or received from another instance) */
@@ -242,7 +262,8 @@ export class LocalHub {
       for (const m of missing) {
         if (m.seq === order.lastSeq + 1) {
           order.lastSeq = m.seq;
-          this.emit({ roomId, members, event: messageEvent(m) }, new Outgoing(messageEvent(m)));
+          const event = messageEvent(m);
+          this.emit({ roomId, members, event }, new Outgoing(event));
         }
       }
       if (order.lastSeq < firstPending - 1) {
@@ -259,19 +280,19 @@ export class LocalHub {
     this.drainPending(roomId, order, members);
   }
 
-  private emit(env: Pick<RoomEnvelope, 'roomId' | 'members' | 'event'>, out: Outgoing): void {
+  private emit(env: { roomId: string; members: readonly string[]; event: RoomEvent }, out: Outgoing<RoomEvent>): void {
     const id = messageId(out);
     const subs = this.rooms.get(env.roomId);
     if (subs) for (const sub of subs) this.toSub(sub, out, id);
     // the user queues get messages, read marks and presence, not typing
     if (env.event.type === 'typing') return;
     for (const userId of env.members) {
-      const sinks = this.users.get(userId);
+      const sinks = this.users.events.get(userId);
       if (sinks) for (const sink of sinks) safeDeliver(sink, out, this.deps.logger);
     }
   }
 
-  private toSub(sub: RoomSubscription, out: Outgoing, id: number): void {
+  private toSub(sub: RoomSubscription, out: Outgoing<RoomEvent>, id: number): void {
     if (sub.closed) return;
     if (sub.buffer) {
       sub.buffer.push(out);
@@ -292,7 +313,7 @@ export class LocalHub {
 
   private interested(env: RoomEnvelope): boolean {
     if (this.rooms.has(env.roomId)) return true;
-    for (const m of env.members) if (this.users.has(m)) return true;
+    for (const m of env.members) if (this.users.events.has(m)) return true;
     return false;
   }
 
@@ -300,17 +321,6 @@ export class LocalHub {
     const order = this.order.get(roomId);
     if (!order || this.rooms.has(roomId) || order.pending.size > 0) return;
     this.order.delete(roomId);
-  }
-
-  /** sinks of a user on this instance (used to answer `/user/queue/errors`) */
-  userSinks(userId: string): ReadonlySet<Sink> | undefined {
-    return this.users.get(userId);
-  }
-
-  stats() {
-    let roomSubs = 0;
-    for (const s of this.rooms.values()) roomSubs += s.size;
-    return { rooms: this.rooms.size, roomSubscriptions: roomSubs, users: this.users.size };
   }
 
   close(): void {

@@ -8,8 +8,8 @@
  *   concurrent batches, here or on other instances, cannot deadlock on them) before seq values
  *   are taken, so within a room seq, id and commit order agree everywhere.
  * - Batches are written one after another by default (see maxInFlight); callers are answered
- *   per batch after its COMMIT, and local delivery goes through the hub, which orders each room
- *   by seq whatever order batches complete in.
+ *   per batch after its COMMIT, in batch order. The store announces nothing: the chat pipeline
+ *   does, once per answer, and the hub orders each room by seq whatever order batches complete in.
  * - A repeated clientMsgId of the same sender in the same room resolves to the stored message.
  *   The common case has no repeat, so a batch first goes without looking for one and lets the
  *   unique index object (ER_DUP_ENTRY → rollback → the batch again, looking first).
@@ -18,19 +18,24 @@
  * as multi-statement queries on a pool of its own (`multipleStatements`; every value is a
  * placeholder), where consecutive auto-increment ids let the UPDATE name the new ids with
  * LAST_INSERT_ID() + k.
+ *
+ * Hand-written SQL on purpose, the one place outside Drizzle: the query builder has no
+ * multi-statement queries, and the batch's speed comes from them — going from per-statement
+ * round trips to these two moved the durable-insert figure of bench S6 to 23,724 receipts/s
+ * (bench/RESULTS.md, runs of 2026-11-25/26). Rows come back as `StoredMessage`, the same shape
+ * as Drizzle's inferred `MessageRow`.
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../logger.js';
-import { ChatError } from './errors.js';
-import type { StoredMessage } from './events.js';
+import type { Metrics } from '../metrics.js';
+import { ChatError } from '../shared/errors.js';
+import type { StoredMessage } from '../shared/events.js';
 
 export interface AppendInput {
   roomId: string;
   senderId: string;
   content: string;
   clientMsgId: string | null;
-  /** room members at the time of sending, carried to the delivery step */
-  members?: string[];
 }
 
 export interface AppendResult {
@@ -53,8 +58,8 @@ export interface MessageStoreOptions {
    * found), so more than one is not used until that is understood.
    */
   maxInFlight?: number;
-  /** called once per committed batch with the newly stored messages, before callers are answered */
-  onCommitted(messages: StoredMessage[]): void;
+  /** counts committed batches (size, age at hand-over) */
+  metrics?: Pick<Metrics, 'stored'> | undefined;
 }
 
 type Outcome = { results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] };
@@ -66,6 +71,7 @@ export class MessageStore {
   private scheduled = false;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly metrics: Pick<Metrics, 'stored'> | undefined;
   private idleWaiters: Array<() => void> = [];
   private autoIncStep = 1;
   private consecutiveIds = false;
@@ -75,10 +81,11 @@ export class MessageStore {
     /** a pool with `multipleStatements: true`, used by nothing else */
     private readonly pool: Pool,
     private readonly logger: Logger,
-    private readonly opts: MessageStoreOptions,
+    opts: MessageStoreOptions = {},
   ) {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? 1;
+    this.metrics = opts.metrics;
   }
 
   append(input: AppendInput): Promise<AppendResult> {
@@ -137,13 +144,8 @@ export class MessageStore {
         conn = await this.pool.getConnection();
         await this.readSettings(conn);
         const outcome = await this.writeInTransaction(conn, batch, lookForRepeats);
-        if (outcome.fresh.length > 0) {
-          try {
-            this.opts.onCommitted(outcome.fresh);
-          } catch (err) {
-            this.logger.error({ err }, 'delivery after commit failed');
-          }
-        }
+        this.metrics?.stored(outcome.fresh);
+        // in batch order, which is commit order: callers resume (and announce) in that order
         batch.forEach((p, i) => {
           const r = outcome.results[i];
           if (r instanceof Error) p.reject(r);
@@ -202,7 +204,7 @@ export class MessageStore {
       const accepted: Array<{ index: number; message: StoredMessage; duplicate: boolean }> = [];
       const inBatch = new Map<string, StoredMessage>();
       batch.forEach((p, index) => {
-        const { roomId, senderId, content, clientMsgId, members } = p.input;
+        const { roomId, senderId, content, clientMsgId } = p.input;
         const seq = lastSeq.get(roomId);
         if (seq === undefined) {
           results[index] = new ChatError('NOT_FOUND');
@@ -215,7 +217,6 @@ export class MessageStore {
           return;
         }
         const message: StoredMessage = { id: 0, roomId, seq: seq + 1, senderId, content, clientMsgId, createdAt: now };
-        if (members) message.members = members;
         lastSeq.set(roomId, seq + 1);
         if (key) inBatch.set(key, message);
         insertRows.push([roomId, seq + 1, senderId, content, clientMsgId, now]);

@@ -12,6 +12,11 @@ import * as schema from './schema.js';
 
 export type Db = MySql2Database<typeof schema>;
 
+/** typed queries (Drizzle) on a mysql2 pool */
+export function drizzleOn(pool: Pool): Db {
+  return drizzle(pool, { schema, mode: 'default' });
+}
+
 export interface Database {
   db: Db;
   pool: Pool;
@@ -82,7 +87,7 @@ export async function openDatabase(opts: { url: string; poolSize: number; logger
     // store's errors carry their code and SQL message, and are logged where they are caught
     trace: false,
   });
-  const db = drizzle(pool, { schema, mode: 'default' });
+  const db = drizzleOn(pool);
   if (opts.migrate !== false) await applyMigrations(pool, db, opts.logger);
   return {
     db,

@@ -54,23 +54,3 @@ export class LocalSessions {
     return this.byUser.entries();
   }
 }
-
-/** Single-instance presence, used when there is no Redis URL to try. */
-export class MemoryPresence implements Presence {
-  private readonly local = new LocalSessions();
-
-  async register(userId: string, sessionId: string) {
-    return this.local.add(userId, sessionId);
-  }
-  async unregister(userId: string, sessionId: string) {
-    return this.local.remove(userId, sessionId);
-  }
-  async online(userIds: readonly string[]) {
-    return new Map(userIds.map((id) => [id, this.local.has(id)] as const));
-  }
-  onExpired() {}
-  status(): DependencyStatus {
-    return 'embedded';
-  }
-  async close() {}
-}

@@ -5,4 +5,4 @@ export { StompSession, type StompTransport, type Subscription, type SessionState
 export { createStompEndpoint, selectSubprotocol, STOMP_SUBPROTOCOLS, type StompEndpoint, type StompEndpointOptions } from './server.js';
 export { DEFAULT_LIMITS, type StompLimits } from './limits.js';
 export type { StompFrame, StompVersion } from './frame.js';
-export type { AckMode, ConnectRequest, SendRequest, StompApplication, StompLogger, SubscribeRequest } from './types.js';
+export type { AckMode, ConnectRequest, SendRequest, StompApplication, StompLogger, StompSessionView, SubscribeRequest } from './types.js';

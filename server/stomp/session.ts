@@ -1,9 +1,13 @@
 /**
  * One STOMP connection's state machine, on top of a minimal transport so it runs without sockets.
  *
- * Owns: CONNECT and version / heart-beat negotiation, frame ordering, subscriptions and their ack
- * bookkeeping, transactions, receipts, the slow-consumer bound and the single ERROR-then-close
- * path. Spec: https://stomp.github.io/stomp-specification-1.2.html
+ * Owns: CONNECT and version / heart-beat negotiation, frame ordering, subscriptions, receipts,
+ * the slow-consumer bound and the single ERROR-then-close path. The bookkeeping of acks,
+ * transactions and SENDs in flight lives in ledger.ts. Spec:
+ * https://stomp.github.io/stomp-specification-1.2.html
+ *
+ * Longer than our other files on purpose: it is one state machine (every command's handler and
+ * the heart-beat clock share its state), and splitting the handlers would scatter that state.
  *
  * Ordering: frames are handled in arrival order. CONNECT, SUBSCRIBE, COMMIT and DISCONNECT are
  * awaited before the next frame (a client pipelines SUBSCRIBE then SEND and expects the
@@ -21,9 +25,10 @@ import { CloseCode, isNonFatal, StompError } from './errors.js';
 import { SUPPORTED_VERSIONS, type StompFrame, type StompVersion } from './frame.js';
 import { negotiateHeartbeat } from './heartbeat-negotiation.js';
 import type { HeartbeatScheduler, WheelTimer } from './heartbeat-scheduler.js';
+import { SessionLedger, type LiveSubscription, type SettledSend, type Subscription } from './ledger.js';
 import { resolveLimits, type StompLimits } from './limits.js';
 import { StompParser } from './parser.js';
-import { silentLogger, type AckMode, type StompApplication, type StompLogger } from './types.js';
+import { silentLogger, type AckMode, type StompApplication, type StompLogger, type StompSessionView } from './types.js';
 
 /** What the session needs from a WebSocket. */
 export interface StompTransport {
@@ -38,17 +43,7 @@ export interface StompTransport {
   terminate?(): void;
 }
 
-export interface Subscription {
-  readonly id: string;
-  readonly destination: string;
-  readonly ack: AckMode;
-  readonly headers: ReadonlyMap<string, string>;
-}
-
-interface LiveSubscription extends Subscription {
-  /** Unacknowledged ack ids in delivery order; undefined for `auto`. */
-  readonly pending: Set<string> | undefined;
-}
+export type { Subscription };
 
 export type SessionState = 'connecting' | 'connected' | 'disconnecting' | 'closed';
 
@@ -76,19 +71,10 @@ const SUBPROTOCOL_VERSIONS: Readonly<Record<string, StompVersion>> = {
 const ACK_MODES: ReadonlySet<string> = new Set<AckMode>(['auto', 'client', 'client-individual']);
 const HEART_BEAT = /^\s*(\d{1,9})\s*,\s*(\d{1,9})\s*$/;
 const MAX_CLOSE_REASON_BYTES = 123;
-/**
- * Shared empty stand-ins for per-session collections that most sessions never use (an idle
- * chat connection has no unacked message, transaction or SEND in flight): an empty Map is
- * ~180 bytes, so each session gets its own only when it adds the first entry. Never written to.
- */
-const NO_PENDING_ACKS: Map<string, string> = new Map();
-const NO_TRANSACTIONS: Map<string, StompFrame[]> = new Map();
-const NO_SENDS: Set<Promise<void>> = new Set();
 
 type CloseListener = (error: StompError | undefined) => void;
-type SettledSend = Promise<void>;
 
-export class StompSession<P = unknown> {
+export class StompSession<P = unknown> implements StompSessionView<P> {
   readonly id: string;
   private readonly app: StompApplication<P>;
   private readonly transport: StompTransport;
@@ -114,10 +100,8 @@ export class StompSession<P = unknown> {
   private farewellSaid = false;
 
   private readonly subs = new Map<string, LiveSubscription>();
-  /** ack id → subscription id, in delivery order; bounded by `maxPendingAcks`. */
-  private pendingAcks = NO_PENDING_ACKS;
-  private transactions = NO_TRANSACTIONS;
-  private inflight: Set<SettledSend> = NO_SENDS;
+  /** acks, transactions and SENDs in flight */
+  private readonly ledger: SessionLedger;
   private queue: StompFrame[] = [];
   private busy = false;
   private messageSeq = 0;
@@ -140,6 +124,7 @@ export class StompSession<P = unknown> {
     this.transport = options.transport;
     this.request = options.request;
     this.limits = resolveLimits(options.limits);
+    this.ledger = new SessionLedger(this.limits);
     this.logger = options.logger ?? silentLogger;
     this.serverName = options.serverName ?? 'ReUseChat/0.1';
     this.now = options.now ?? Date.now;
@@ -187,7 +172,7 @@ export class StompSession<P = unknown> {
 
   /** MESSAGEs delivered on client / client-individual subscriptions and not yet ACKed or NACKed. */
   get unackedCount(): number {
-    return this.pendingAcks.size;
+    return this.ledger.unackedCount;
   }
 
   /**
@@ -203,7 +188,7 @@ export class StompSession<P = unknown> {
     let ack: string | undefined;
     if (sub.pending !== undefined) {
       ack = messageId;
-      this.trackPending(sub, messageId);
+      this.ledger.track(sub, messageId, this.subs);
     }
     return this.sendFrame(renderMessage(prepared, sub.id, messageId, ack), prepared.binary);
   }
@@ -384,18 +369,14 @@ export class StompSession<P = unknown> {
   private onSend(frame: StompFrame): Promise<void> | void {
     const destination = frame.headers.get('destination');
     if (destination === undefined) throw new StompError('MISSING_HEADER', 'SEND requires destination');
-    if (this.bufferInTransaction(frame)) return;
-    if (this.inflight.size >= this.limits.maxInflightSends) {
+    if (this.ledger.buffer(frame)) return;
+    if (!this.ledger.sendSlotFree) {
       // Pause the frame pipeline (not the socket) until the application catches up.
-      return this.waitForSendSlot().then(() => {
+      return this.ledger.waitForSendSlot().then(() => {
         this.dispatchSend(frame, destination);
       });
     }
     this.dispatchSend(frame, destination);
-  }
-
-  private async waitForSendSlot(): Promise<void> {
-    while (this.inflight.size >= this.limits.maxInflightSends) await Promise.race(this.inflight);
   }
 
   /** Hands a SEND to the application; returns a promise that settles (never rejects) with it. */
@@ -418,10 +399,9 @@ export class StompSession<P = unknown> {
         },
       )
       .finally(() => {
-        this.inflight.delete(settled);
+        this.ledger.sendDone(settled);
       });
-    if (this.inflight === NO_SENDS) this.inflight = new Set();
-    this.inflight.add(settled);
+    this.ledger.addSend(settled);
     return settled;
   }
 
@@ -471,73 +451,17 @@ export class StompSession<P = unknown> {
     // Our ack id equals the message-id, so either header identifies the message.
     const ackId = this._version === '1.2' ? frame.headers.get('id') ?? frame.headers.get('message-id') : frame.headers.get('message-id') ?? frame.headers.get('id');
     if (ackId === undefined) throw new StompError('MISSING_HEADER', `${frame.command} requires ${this._version === '1.2' ? 'id' : 'message-id'}`);
-    if (this.bufferInTransaction(frame)) return;
-    this.applyAck(ackId);
+    if (this.ledger.buffer(frame)) return;
+    this.ledger.settle(ackId, this.subs);
     this.receiptFor(frame);
-  }
-
-  /**
-   * ACK and NACK both settle the message: history is durable and a client that NACKs resyncs with
-   * `x-since`, so there is nothing to redeliver. Unknown ids are ignored (the spec leaves it
-   * open; a client acking twice after a reconnect should not be disconnected for it).
-   */
-  private applyAck(ackId: string): void {
-    const subId = this.pendingAcks.get(ackId);
-    if (subId === undefined) return;
-    const sub = this.subs.get(subId);
-    if (sub?.pending === undefined) {
-      this.pendingAcks.delete(ackId);
-      return;
-    }
-    if (sub.ack === 'client-individual') {
-      sub.pending.delete(ackId);
-      this.pendingAcks.delete(ackId);
-      return;
-    }
-    // `client` mode is cumulative: everything delivered on this subscription up to ackId.
-    for (const id of sub.pending) {
-      sub.pending.delete(id);
-      this.pendingAcks.delete(id);
-      if (id === ackId) break;
-    }
-  }
-
-  private trackPending(sub: LiveSubscription, ackId: string): void {
-    if (this.pendingAcks.size >= this.limits.maxPendingAcks) {
-      // Bounded memory: the oldest unacknowledged message is forgotten (treated as acked).
-      const oldest = this.pendingAcks.entries().next().value;
-      if (oldest !== undefined) {
-        this.pendingAcks.delete(oldest[0]);
-        this.subs.get(oldest[1])?.pending?.delete(oldest[0]);
-      }
-    }
-    sub.pending!.add(ackId);
-    if (this.pendingAcks === NO_PENDING_ACKS) this.pendingAcks = new Map();
-    this.pendingAcks.set(ackId, sub.id);
   }
 
   private dropSubscription(sub: LiveSubscription): void {
     this.subs.delete(sub.id);
-    if (sub.pending !== undefined) {
-      for (const ackId of sub.pending) this.pendingAcks.delete(ackId);
-      sub.pending.clear();
-    }
+    this.ledger.dropSubscription(sub);
   }
 
   // ── Transactions ───────────────────────────────────────────────────────────────────────────
-
-  /** Buffers a SEND/ACK/NACK that names a transaction; returns true when it did. */
-  private bufferInTransaction(frame: StompFrame): boolean {
-    const txId = frame.headers.get('transaction');
-    if (txId === undefined) return false;
-    const frames = this.transactions.get(txId);
-    if (frames === undefined) throw new StompError('UNKNOWN_TRANSACTION', `no transaction ${JSON.stringify(txId)}`);
-    if (frames.length >= this.limits.maxTransactionFrames) {
-      throw new StompError('TRANSACTION_TOO_LARGE', `at most ${this.limits.maxTransactionFrames} frames per transaction`);
-    }
-    frames.push(frame);
-    return true;
-  }
 
   private transactionId(frame: StompFrame): string {
     const txId = frame.headers.get('transaction');
@@ -546,30 +470,21 @@ export class StompSession<P = unknown> {
   }
 
   private onBegin(frame: StompFrame): void {
-    const txId = this.transactionId(frame);
-    if (this.transactions.has(txId)) throw new StompError('DUPLICATE_TRANSACTION', `transaction ${JSON.stringify(txId)} is already open`);
-    if (this.transactions.size >= this.limits.maxTransactions) {
-      throw new StompError('TOO_MANY_TRANSACTIONS', `at most ${this.limits.maxTransactions} open transactions`);
-    }
-    if (this.transactions === NO_TRANSACTIONS) this.transactions = new Map();
-    this.transactions.set(txId, []);
+    this.ledger.begin(this.transactionId(frame));
     this.receiptFor(frame);
   }
 
   /** Applies the buffered frames in order; its RECEIPT waits until every SEND in it settled. */
   private async onCommit(frame: StompFrame): Promise<void> {
-    const txId = this.transactionId(frame);
-    const frames = this.transactions.get(txId);
-    if (frames === undefined) throw new StompError('UNKNOWN_TRANSACTION', `no transaction ${JSON.stringify(txId)}`);
-    this.transactions.delete(txId);
+    const frames = this.ledger.commit(this.transactionId(frame));
     const sends: SettledSend[] = [];
     for (const buffered of frames) {
       if (this._state === 'closed') return;
       if (buffered.command === 'SEND') {
-        if (this.inflight.size >= this.limits.maxInflightSends) await this.waitForSendSlot();
+        if (!this.ledger.sendSlotFree) await this.ledger.waitForSendSlot();
         sends.push(this.dispatchSend(buffered, buffered.headers.get('destination')!));
       } else {
-        this.applyAck(buffered.headers.get('id') ?? buffered.headers.get('message-id')!);
+        this.ledger.settle(buffered.headers.get('id') ?? buffered.headers.get('message-id')!, this.subs);
       }
     }
     await Promise.all(sends);
@@ -577,8 +492,7 @@ export class StompSession<P = unknown> {
   }
 
   private onAbort(frame: StompFrame): void {
-    const txId = this.transactionId(frame);
-    if (!this.transactions.delete(txId)) throw new StompError('UNKNOWN_TRANSACTION', `no transaction ${JSON.stringify(txId)}`);
+    this.ledger.abort(this.transactionId(frame));
     this.receiptFor(frame);
   }
 
@@ -588,14 +502,14 @@ export class StompSession<P = unknown> {
   private async onDisconnect(frame: StompFrame): Promise<void> {
     this._state = 'disconnecting';
     this.queue = [];
-    this.transactions.clear();
-    if (this.inflight.size > 0) {
+    this.ledger.abortAll();
+    if (this.ledger.sendsInFlight > 0) {
       let timeout: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
         timeout = setTimeout(resolve, this.limits.disconnectGraceMs);
         timeout.unref();
       });
-      await Promise.race([Promise.all(this.inflight), grace]);
+      await Promise.race([this.ledger.allSends(), grace]);
       clearTimeout(timeout);
     }
     if (!this.isOpen) return;
@@ -740,13 +654,13 @@ export class StompSession<P = unknown> {
     this.request = undefined;
     this.queue = [];
     // Open transactions are aborted (spec §BEGIN: implicitly aborted on disconnect).
-    this.transactions.clear();
+    this.ledger.abortAll();
   }
 
   private cleanup(error: StompError | undefined): void {
     const ids = [...this.subs.keys()];
     this.subs.clear();
-    this.pendingAcks.clear();
+    this.ledger.forgetAcks();
     if (this.appKnows && !this.farewellSaid) {
       this.farewellSaid = true;
       for (const id of ids) {

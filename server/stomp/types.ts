@@ -6,7 +6,7 @@
  * the STOMP layer never knows what a room is.
  */
 import type { IncomingMessage } from 'node:http';
-import type { StompSession } from './session.js';
+import type { PreparedMessage } from './encoder.js';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
@@ -31,6 +31,15 @@ export interface SendRequest {
   body: Buffer;
 }
 
+/** What the application sees of a session (StompSession implements it). */
+export interface StompSessionView<P> {
+  readonly id: string;
+  /** what `connect` returned; there is none before CONNECT succeeded */
+  readonly principal: P;
+  /** a MESSAGE to one of the session's subscriptions; false when the subscription is gone */
+  deliver(subscriptionId: string, prepared: PreparedMessage): boolean;
+}
+
 export interface StompApplication<P> {
   /** CONNECT/STOMP: verify credentials; throw `StompError('AUTH_FAILED', ...)` to refuse. */
   connect(ctx: ConnectRequest): Promise<{ principal: P; userName: string }>;
@@ -39,20 +48,20 @@ export interface StompApplication<P> {
    * live (after any replay). The subscription already exists in `session.subscriptions` while
    * this runs, so replayed messages can be delivered with `session.deliver(sub.id, ...)`.
    */
-  subscribe(session: StompSession<P>, sub: SubscribeRequest): Promise<void>;
+  subscribe(session: StompSessionView<P>, sub: SubscribeRequest): Promise<void>;
   /** UNSUBSCRIBE, and every live subscription when the session ends. */
-  unsubscribe(session: StompSession<P>, subscriptionId: string): void;
+  unsubscribe(session: StompSessionView<P>, subscriptionId: string): void;
   /**
    * SEND; resolve when durably handled (then RECEIPT). Reject with a StompError (or anything
    * unexpected) → ERROR + close; reject with `SendRejected` (or any `{ fatal: false }` error) →
    * no RECEIPT, the connection stays open and the application reports the rejection itself.
    * Called in arrival order, but not awaited before the next frame.
    */
-  send(session: StompSession<P>, frame: SendRequest): Promise<void>;
+  send(session: StompSessionView<P>, frame: SendRequest): Promise<void>;
   /** Called once when a session whose `connect` succeeded ends, after its subscriptions are gone. */
-  disconnected(session: StompSession<P>): void;
+  disconnected(session: StompSessionView<P>): void;
   /** Optional: the client showed signs of life (frame or heart-beat); throttled per session. */
-  activity?(session: StompSession<P>): void;
+  activity?(session: StompSessionView<P>): void;
 }
 
 /** The logger subset the STOMP layer uses; a pino logger fits. */

@@ -1,11 +1,12 @@
 /**
- * tRPC context: who is calling (a Bearer JWT, or the web page's session cookie) and the
- * services procedures may use. Procedures reach data only through these services.
+ * tRPC context: who is calling (through the one `authenticate` edge: a Bearer JWT, or the web
+ * page's session cookie) and the services procedures may use. Procedures reach data only
+ * through these services.
  */
 import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
-import type { CookieAuth } from '../auth/session-cookie.js';
-import { bearerToken, TokenError, type AuthUser, type TokenService } from '../auth/tokens.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import { TokenError, type AuthUser, type TokenService } from '../auth/tokens.js';
 import { clientAddress } from '../http/client-address.js';
 import type { ChatService } from '../chat/service.js';
 import type { InquiryService } from '../inquiries/service.js';
@@ -14,7 +15,7 @@ export interface TrpcServices {
   chat: ChatService;
   inquiries: InquiryService;
   tokens: TokenService;
-  cookieAuth: CookieAuth | null;
+  authenticator: Authenticator;
   socketTokenTtlSeconds: number;
   /** take the client address from X-Forwarded-For (behind a reverse proxy) */
   trustProxy: boolean;
@@ -29,24 +30,12 @@ export interface Context extends TrpcServices {
 }
 
 export async function createContext(services: TrpcServices, req: IncomingMessage): Promise<Context> {
-  const header = req.headers.authorization;
-  let user: AuthUser | null = null;
-  let auth: Context['auth'] = { via: 'none' };
-  if (header) {
-    const token = bearerToken(header);
-    try {
-      user = await services.tokens.verify(token);
-      auth = { via: 'bearer' };
-    } catch (err) {
-      // a caller that sends a bad token is told so, instead of being treated as anonymous
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: err instanceof TokenError ? err.message : 'token is not valid' });
-    }
-  } else if (services.cookieAuth) {
-    const session = await services.cookieAuth.session(req);
-    if (session) {
-      user = session.user;
-      auth = { via: 'cookie', sessionExpiresAt: session.expiresAt };
-    }
+  try {
+    const who = await services.authenticator.authenticate({ authorization: req.headers.authorization, request: req });
+    const auth: Context['auth'] = !who ? { via: 'none' } : who.via === 'token' ? { via: 'bearer' } : { via: 'cookie', sessionExpiresAt: who.sessionExpiresAt };
+    return { ...services, user: who?.user ?? null, auth, clientAddress: clientAddress(req, services.trustProxy) };
+  } catch (err) {
+    // a caller that sends a bad token is told so, instead of being treated as anonymous
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: err instanceof TokenError ? err.message : 'token is not valid' });
   }
-  return { ...services, user, auth, clientAddress: clientAddress(req, services.trustProxy) };
 }

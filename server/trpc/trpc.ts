@@ -6,7 +6,7 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
-import { ChatError, type ChatErrorCode } from '../chat/errors.js';
+import { ChatError, type ChatErrorCode } from '../shared/errors.js';
 import type { Context } from './context.js';
 
 const t = initTRPC.context<Context>().create({

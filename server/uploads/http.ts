@@ -13,8 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import type { CookieAuth } from '../auth/session-cookie.js';
-import { bearerToken, TokenError, type AuthUser, type TokenService } from '../auth/tokens.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import { TokenError, type AuthUser } from '../auth/tokens.js';
 import { sendJson } from '../http/health.js';
 import type { Logger } from '../logger.js';
 import { UploadError } from './errors.js';
@@ -26,8 +26,7 @@ const MULTIPART_OVERHEAD = 16 * 1024;
 
 export interface UploadRoutesOptions {
   uploads: UploadService;
-  tokens: TokenService;
-  cookieAuth: CookieAuth;
+  auth: Authenticator;
   maxBytes: number;
   /** upload bodies read and processed at the same time */
   concurrentUploads: number;
@@ -65,19 +64,16 @@ export function createUploadRoutes(opts: UploadRoutesOptions) {
   const { uploads, logger } = opts;
   const slots = new Slots(opts.concurrentUploads);
 
+  /** the one authenticate edge; the cookie counts only from an allowed Origin (a form post from another site would carry it) */
   async function authenticate(req: IncomingMessage): Promise<AuthUser> {
-    const header = req.headers.authorization;
-    if (header) {
-      const token = bearerToken(header);
-      try {
-        return await opts.tokens.verify(token);
-      } catch (err) {
-        throw new UploadError('UNAUTHORIZED', err instanceof TokenError ? err.message : 'token is not valid');
-      }
+    let who;
+    try {
+      who = await opts.auth.authenticate({ authorization: req.headers.authorization, request: req, cookieNeedsOrigin: true });
+    } catch (err) {
+      throw new UploadError('UNAUTHORIZED', err instanceof TokenError ? err.message : 'token is not valid');
     }
-    const user = await opts.cookieAuth.userForUpgrade(req);
-    if (!user) throw new UploadError('UNAUTHORIZED', 'sign in first: send Authorization: Bearer <token>');
-    return user;
+    if (!who) throw new UploadError('UNAUTHORIZED', 'sign in first: send Authorization: Bearer <token>');
+    return who.user;
   }
 
   async function upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

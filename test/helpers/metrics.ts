@@ -63,7 +63,8 @@ export function parseExposition(text: string, contentType: string | null): { fam
     if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
     const [, name, labelText, rawValue] = m as unknown as [string, string, string | undefined, string];
     const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
-    if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`not a number in ${JSON.stringify(line)}`);
+    // prom-client writes NaN as "Nan" (e.g. the event-loop lag between two close scrapes)
+    if (Number.isNaN(value) && rawValue !== 'NaN' && rawValue !== 'Nan') throw new Error(`not a number in ${JSON.stringify(line)}`);
     const family = [...families.values()].find(
       (f) => f.name === name || (f.type in SUFFIXES && SUFFIXES[f.type as keyof typeof SUFFIXES].some((s) => `${f.name}${s}` === name)),
     );

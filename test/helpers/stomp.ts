@@ -14,6 +14,23 @@ export interface Received {
 export class Collector {
   readonly items: Received[] = [];
   private waiters: Array<{ n: number; resolve: () => void }> = [];
+  private isLive = false;
+  private liveWaiters: Array<() => void> = [];
+
+  /** @internal the RECEIPT of the SUBSCRIBE arrived: the subscription is live (after any replay) */
+  markLive() {
+    this.isLive = true;
+    for (const w of this.liveWaiters.splice(0)) w();
+  }
+
+  /** resolves once the server confirmed the subscription (its RECEIPT), so nothing sent from now on is missed */
+  live(timeoutMs = 10_000): Promise<void> {
+    if (this.isLive) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no RECEIPT for the SUBSCRIBE')), timeoutMs);
+      this.liveWaiters.push(() => (clearTimeout(t), resolve()));
+    });
+  }
 
   push(m: IMessage) {
     this.items.push({ headers: m.headers, body: JSON.parse(m.body) as Record<string, unknown> });
@@ -56,6 +73,7 @@ export interface StompUser {
   client: Client;
   errors: IFrame[];
   closed: Promise<void>;
+  /** SUBSCRIBE with a receipt; `await collector.live()` before relying on it */
   subscribe(destination: string, headers?: StompHeaders): Collector;
   /** SEND with a receipt; resolves when the RECEIPT arrives */
   sendWithReceipt(destination: string, body: unknown, timeoutMs?: number): Promise<void>;
@@ -101,7 +119,10 @@ export async function connectStomp(
     closed,
     subscribe(destination, headers = {}) {
       const c = new Collector();
-      client.subscribe(destination, (m) => c.push(m), headers);
+      // the RECEIPT of a SUBSCRIBE comes once the subscription is live: `c.live()` waits for it
+      const receipt = `s-${++receiptCounter}`;
+      client.watchForReceipt(receipt, () => c.markLive());
+      client.subscribe(destination, (m) => c.push(m), { ...headers, receipt });
       return c;
     },
     sendWithReceipt(destination, body, timeoutMs = 10_000) {
@@ -171,16 +192,22 @@ export class RawStomp {
   }
 
   /** waits for a frame starting with `command` (after `from`), returns it */
-  async next(command: string, timeoutMs = 5000, from = 0): Promise<string> {
+  next(command: string, timeoutMs = 5000, from = 0): Promise<string> {
+    return this.nextFrame((x) => x.startsWith(command + '\n') || x.startsWith(command + '\r\n'), command, timeoutMs, from);
+  }
+
+  /** waits for a frame (from index `from` on) that `matches`, returns it */
+  async nextFrame(matches: (frame: string) => boolean, what: string, timeoutMs = 5000, from = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const f = this.frames.slice(from).find((x) => x.startsWith(command + '\n') || x.startsWith(command + '\r\n'));
-      if (f) return f;
-      if (this.closeCode !== undefined) throw new Error(`closed (${this.closeCode}) before ${command}; got ${JSON.stringify(this.frames)}`);
-      if (Date.now() > deadline) throw new Error(`no ${command}; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.waiters.push(() => (clearTimeout(t), r()));
+      const f = this.frames.slice(from).find(matches);
+      if (f !== undefined) return f;
+      if (this.closeCode !== undefined) throw new Error(`closed (${this.closeCode}) before ${what}; got ${JSON.stringify(this.frames)}`);
+      if (Date.now() > deadline) throw new Error(`no ${what}; got ${JSON.stringify(this.frames)}`);
+      // woken by the next frame or the close; the timer only enforces the deadline
+      await new Promise<void>((wake) => {
+        const deadlineTimer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+        this.waiters.push(() => (clearTimeout(deadlineTimer), wake()));
       });
     }
   }

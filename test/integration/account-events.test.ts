@@ -9,16 +9,17 @@ import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  DELETED_USER_NAME,
   accountEventsGroupId,
   startAccountEvents,
   userDeleteTopic,
   userUpdateTopic,
   type AccountEvents,
 } from '../../server/bus/account-events.js';
+import { DELETED_USER_NAME } from '../../server/db/accounts.js';
 import { openDatabase, type Database } from '../../server/db/client.js';
 import { loadEnv, type Env } from '../../server/env.js';
 import { KAFKA_BROKERS, MYSQL_URL, TEST_AUTH_SECRET } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PREFIX = `test-${inject('runId')}-${randomBytes(3).toString('hex')}-`;
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -91,15 +92,6 @@ async function seedUser(id: string, name: string, email: string | null): Promise
   await database.pool.query('INSERT INTO users (id, name, email) VALUES (?, ?, ?)', [id, name, email]);
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
-
 async function send(topic: string, key: string, value: string | null): Promise<void> {
   await producer.send({ topic, messages: [{ key, value }] });
 }
@@ -153,7 +145,7 @@ describe('account events', () => {
     const r2 = await seedRoom('buyer2@example.com', 'alice@example.com');
     const before = changes;
     await send(userDeleteTopic(env), 'alice@example.com', JSON.stringify({ email: 'alice@example.com' }));
-    await eventually(async () => (await roomsOf('alice@example.com')).length === 0, 'alice has no rooms');
+    await waitFor(async () => (await roomsOf('alice@example.com')).length === 0, 'alice has no rooms');
     expect(await membersOf(r1)).toEqual(['seller1@example.com']);
     expect(await membersOf(r2)).toEqual(['buyer2@example.com']);
     const [profile] = await rows('SELECT name, email FROM users WHERE id = ?', ['alice@example.com']);
@@ -168,7 +160,7 @@ describe('account events', () => {
     const carol = await seedRoom('carol@example.com', 'seller4@example.com');
     await send(userDeleteTopic(env), 'bob@example.com', 'bob@example.com');
     await send(userDeleteTopic(env), 'carol@example.com', '"carol@example.com"');
-    await eventually(async () => (await membersOf(bob)).length === 1 && (await membersOf(carol)).length === 1, 'bob and carol are gone');
+    await waitFor(async () => (await membersOf(bob)).length === 1 && (await membersOf(carol)).length === 1, 'bob and carol are gone');
     expect(await membersOf(bob)).toEqual(['seller3@example.com']);
     expect(await membersOf(carol)).toEqual(['seller4@example.com']);
   });
@@ -177,7 +169,7 @@ describe('account events', () => {
     await seedUser('u-dave-17', 'Dave', 'dave@example.com');
     const room = await seedRoom('u-dave-17', 'seller5@example.com');
     await send(userDeleteTopic(env), 'dave@example.com', JSON.stringify({ email: 'dave@example.com' }));
-    await eventually(async () => (await membersOf(room)).length === 1, 'dave is gone');
+    await waitFor(async () => (await membersOf(room)).length === 1, 'dave is gone');
     expect(await membersOf(room)).toEqual(['seller5@example.com']);
   });
 
@@ -195,7 +187,7 @@ describe('account events', () => {
       ],
     });
     await producer.send({ topic: userUpdateTopic(env), messages: [{ key, value: 'not an update' }] });
-    await eventually(async () => (await membersOf(room)).length === 1, 'frank is gone after the garbage');
+    await waitFor(async () => (await membersOf(room)).length === 1, 'frank is gone after the garbage');
     expect(await membersOf(room)).toEqual(['seller6@example.com']);
     expect(events.status()).toBe('up');
   });
@@ -207,7 +199,7 @@ describe('account events', () => {
     await database.pool.query('UPDATE room_members SET last_read_message_id = 5 WHERE room_id = ? AND user_id = ?', [asBuyer, 'old@example.com']);
     const before = changes;
     await send(userUpdateTopic(env), 'old@example.com', JSON.stringify({ oldEmail: 'old@example.com', newEmail: 'new@example.com' }));
-    await eventually(async () => (await roomsOf('old@example.com')).length === 0, 'old@ has no rooms');
+    await waitFor(async () => (await roomsOf('old@example.com')).length === 0, 'old@ has no rooms');
 
     expect(await roomsOf('new@example.com')).toEqual([asBuyer, asSeller].sort());
     expect(await membersOf(asBuyer)).toEqual(['new@example.com', 'seller7@example.com']);
@@ -238,7 +230,7 @@ describe('account events', () => {
     const stuck = await seedRoom('twin-old@example.com', 'seller9@example.com', product);
     const existing = await seedRoom('twin-new@example.com', 'seller9@example.com', product);
     await send(userUpdateTopic(env), 'twin-old@example.com', JSON.stringify({ oldEmail: 'twin-old@example.com', newEmail: 'twin-new@example.com' }));
-    await eventually(async () => (await membersOf(room)).length === 1, 'the two memberships are one');
+    await waitFor(async () => (await membersOf(room)).length === 1, 'the two memberships are one');
 
     const [merged] = await rows('SELECT user_id, last_read_message_id FROM room_members WHERE room_id = ?', [room]);
     expect(merged).toMatchObject({ user_id: 'twin-new@example.com', last_read_message_id: 9 });
@@ -252,7 +244,7 @@ describe('account events', () => {
     await seedUser('u-erin-3', 'Erin', 'erin-old@example.com');
     const room = await seedRoom('u-erin-3', 'seller10@example.com');
     await send(userUpdateTopic(env), 'erin-old@example.com', JSON.stringify({ oldEmail: 'erin-old@example.com', newEmail: 'erin-new@example.com' }));
-    await eventually(async () => (await rows('SELECT 1 FROM users WHERE email = ?', ['erin-new@example.com'])).length === 1, 'erin has her new email');
+    await waitFor(async () => (await rows('SELECT 1 FROM users WHERE email = ?', ['erin-new@example.com'])).length === 1, 'erin has her new email');
     expect(await membersOf(room)).toEqual(['seller10@example.com', 'u-erin-3']);
     expect(await rows('SELECT id, email FROM users WHERE id = ?', ['u-erin-3'])).toEqual([{ id: 'u-erin-3', email: 'erin-new@example.com' }]);
   });

@@ -11,6 +11,8 @@ import { KAFKA_BROKERS } from '../helpers/services.js';
 import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
+import { waitFor } from '../helpers/wait.js';
+import { openRoom as openTestRoom } from '../helpers/rooms.js';
 
 let cluster: Cluster;
 const clients: StompUser[] = [];
@@ -19,8 +21,8 @@ const kafka = new Kafka({ clientId: 'cluster-test', brokers: KAFKA_BROKERS.split
 
 beforeAll(async () => {
   cluster = await startCluster(['a', 'b', 'c'], { SESSION_TTL_SECONDS: '3', INQUIRY_RATE_PER_HOUR: '3' });
-  // give every instance's fan-out consumer time to join its group
-  await new Promise((r) => setTimeout(r, 1500));
+  // every instance's fan-out consumer has joined its group once its bus reports kafka up
+  await waitFor(async () => (await Promise.all(cluster.nodes.map(kafkaState))).every((k) => k === 'up'), 'kafka up on every instance', 60_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -43,9 +45,7 @@ async function stompOn(i: number, userId: string) {
 }
 
 async function openRoom(buyer: string, seller: string, on = 0): Promise<string> {
-  const res = await trpcClient(node(on).url, { token: await tokenFor(buyer) }).mutate('rooms.open', { productId: `p-${randomUUID()}`, sellerId: seller });
-  expect(res.status).toBe(200);
-  return res.data.id as string;
+  return (await openTestRoom(node(on).url, buyer, seller)).roomId;
 }
 
 async function history(roomId: string, reader: string, on = 0): Promise<string[]> {
@@ -60,7 +60,9 @@ async function history(roomId: string, reader: string, on = 0): Promise<string[]
   return out.reverse();
 }
 
-const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+async function kafkaState(n: { url: string }): Promise<string> {
+  return ((await (await fetch(`${n.url}/readyz`)).json()) as any).dependencies.kafka;
+}
 
 describe('a cluster of three instances on Kafka', () => {
   it('reports kafka up on every instance', async () => {
@@ -79,15 +81,16 @@ describe('a cluster of three instances on Kafka', () => {
     const dest = `/sub/chat/room/${roomId}`;
     const atBuyer = b.subscribe(dest);
     const atSeller = s.subscribe(dest);
-    await settle();
+    await Promise.all([atBuyer.live(), atSeller.live()]);
     for (let i = 0; i < 5; i++) {
       await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `b${i}` });
       await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `s${i}` });
     }
-    const expected = ['b0', 's0', 'b1', 's1', 'b2', 's2', 'b3', 's3', 'b4', 's4'];
-    await atSeller.waitFor(10);
-    await atBuyer.waitFor(10);
-    await settle(500);
+    // a last message after all: a repeated or missing one would show up before it
+    await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'end' });
+    const expected = ['b0', 's0', 'b1', 's1', 'b2', 's2', 'b3', 's3', 'b4', 's4', 'end'];
+    await atSeller.waitForType('message', 11);
+    await atBuyer.waitForType('message', 11);
     expect(atSeller.ofType('message').map((m) => m.body.content)).toEqual(expected);
     expect(atBuyer.ofType('message').map((m) => m.body.content)).toEqual(expected);
     expect(await history(roomId, buyer, 2)).toEqual(expected);
@@ -101,18 +104,20 @@ describe('a cluster of three instances on Kafka', () => {
     const senders = await Promise.all(Array.from({ length: 10 }, (_, k) => stompOn(k % 3, k % 2 ? seller : buyer)));
     const watchers = await Promise.all([0, 1, 2].map((i) => stompOn(i, i % 2 ? buyer : seller)));
     const seen = watchers.map((w) => w.subscribe(dest));
-    await settle();
+    await Promise.all(seen.map((c) => c.live()));
     const perSender = 20;
     await Promise.all(
       senders.map((u, k) =>
         Promise.all(Array.from({ length: perSender }, (_, i) => u.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `${k}:${i}` }))),
       ),
     );
-    const total = 10 * perSender;
+    // a last message after all: a repeated or missing one would show up before it
+    await senders[0]!.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'end' });
+    const total = 10 * perSender + 1;
     await Promise.all(seen.map((c) => c.waitForType('message', total, 20_000)));
     const stored = await history(roomId, buyer, 1);
     expect(stored).toHaveLength(total);
-    await settle(500);
+    expect(stored[total - 1]).toBe('end');
     for (const c of seen) expect(c.ofType('message').map((m) => m.body.content)).toEqual(stored);
   }, 60_000);
 
@@ -133,7 +138,7 @@ describe('a cluster of three instances on Kafka', () => {
 
     const s = await stompOn(0, seller);
     const atSeller = s.subscribe(`/sub/chat/room/${roomId}`);
-    await settle();
+    await atSeller.live();
 
     const sent = await socket.emitWithAck('message:send', { roomId, content: 'hi from socket.io', clientMsgId: randomUUID() });
     expect(sent).toMatchObject({ ok: true, message: { type: 'message', roomId, senderId: buyer, content: 'hi from socket.io' } });
@@ -143,8 +148,7 @@ describe('a cluster of three instances on Kafka', () => {
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'hi from stomp' });
     await s.sendWithReceipt(`/pub/room/${roomId}/read`, { messageId: sent.message.id });
     s.send(`/pub/room/${roomId}/typing`, {});
-    const deadline = Date.now() + 5000;
-    while (events.length < 4 && Date.now() < deadline) await settle(50);
+    await waitFor(() => events.length >= 4, 'four events at the Socket.IO client');
     expect(events.map((e) => e.type)).toEqual(['message', 'message', 'read', 'typing']);
     expect(events[1]).toMatchObject({ content: 'hi from stomp', senderId: seller });
     expect(events[2]).toEqual({ type: 'read', roomId, userId: seller, messageId: sent.message.id });
@@ -175,14 +179,17 @@ describe('a cluster of three instances on Kafka', () => {
     const web = await stompOn(2, stranger);
     const onPhone = phone.subscribe('/user/queue/errors');
     const onWeb = web.subscribe('/user/queue/errors');
-    await settle();
+    await Promise.all([onPhone.live(), onWeb.live()]);
     phone.send(`/pub/room/${roomId}/message`, { content: 'not my room', clientMsgId: 'c-42' }, { receipt: 'r-42' });
     const [here] = await onPhone.waitFor(1);
     const [there] = await onWeb.waitFor(1);
     for (const e of [here!, there!]) expect(e.body).toMatchObject({ type: 'error', code: 'FORBIDDEN', receipt: 'r-42', clientMsgId: 'c-42' });
-    await settle();
-    expect(onPhone.items).toHaveLength(1);
-    expect(onWeb.items).toHaveLength(1);
+    // a second rejection after the first: a repeated first one would show up before it
+    phone.send(`/pub/room/${roomId}/message`, { content: 'still not my room', clientMsgId: 'c-43' }, { receipt: 'r-43' });
+    await onPhone.waitFor(2);
+    await onWeb.waitFor(2);
+    expect(onPhone.items.map((e) => e.body.clientMsgId)).toEqual(['c-42', 'c-43']);
+    expect(onWeb.items.map((e) => e.body.clientMsgId)).toEqual(['c-42', 'c-43']);
     expect(phone.client.connected).toBe(true);
     expect(await history(roomId, buyer)).toEqual([]);
   });
@@ -214,19 +221,29 @@ describe('a cluster of three instances on Kafka', () => {
     });
     const b = await stompOn(1, buyer);
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'are you there?' });
-    const deadline = Date.now() + 10_000;
-    while (got.length < 1 && Date.now() < deadline) await settle(100);
-    await settle(1000);
-    expect(got).toHaveLength(1);
+    await waitFor(() => got.length >= 1, 'a notification for the offline seller');
     expect(got[0]!.key).toBe(seller);
     expect(got[0]!.value).toMatchObject({ recipientId: seller, roomId, senderId: buyer, preview: 'are you there?' });
 
-    // the seller comes online on another instance: no notification for the next message
-    await stompOn(2, seller);
-    await settle(300);
+    // the seller comes online on another instance: no notification for the next message. The
+    // buyer's instance has heard of it once the room's presence event reached the buyer there.
+    const atBuyer = b.subscribe(`/sub/chat/room/${roomId}`);
+    await atBuyer.live();
+    const sellerPresence = (online: boolean) => atBuyer.ofType('presence').filter((e) => e.body.userId === seller && e.body.online === online);
+    const sellerOnline = await stompOn(2, seller);
+    await waitFor(() => sellerPresence(true).length > 0, 'the seller online, as the buyer’s instance sees it');
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'ah, hi' });
-    await settle(1500);
-    expect(got).toHaveLength(1);
+    // the push decision for 'ah, hi' asks Redis on the buyer's instance; a presence read there
+    // answered after it (same Redis connection) means the decision was made while the seller was on
+    const onBuyersInstance = trpcClient(node(1).url, { token: await tokenFor(buyer) });
+    expect((await onBuyersInstance.query('rooms.get', { roomId })).data.counterpart.online).toBe(true);
+    // then the seller leaves again, and a third message is pushed: notifications go out in
+    // order on one partition (keyed by the seller), so had 'ah, hi' been pushed it would come first
+    await sellerOnline.disconnect();
+    await waitFor(() => sellerPresence(false).length > 0, 'the seller offline, as the buyer’s instance sees it');
+    await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'gone again?' });
+    await waitFor(() => got.length >= 2, 'a notification for the seller, offline again');
+    expect(got.map((g) => g.value.preview)).toEqual(['are you there?', 'gone again?']);
     await consumer.disconnect();
   }, 30_000);
 
@@ -244,22 +261,9 @@ describe('a cluster of three instances on Kafka', () => {
     });
     await producer.disconnect();
     const api = trpcClient(node(0).url, { token: await tokenFor(gone1) });
-    const deadline = Date.now() + 15_000;
-    let code: string | undefined;
-    while (Date.now() < deadline) {
-      code = (await api.query('rooms.get', { roomId: r1 })).error?.data.code;
-      if (code === 'FORBIDDEN') break;
-      await settle(250);
-    }
-    expect(code).toBe('FORBIDDEN');
+    await waitFor(async () => (await api.query('rooms.get', { roomId: r1 })).error?.data.code === 'FORBIDDEN', 'gone1 refused its room');
     const api2 = trpcClient(node(1).url, { token: await tokenFor(gone2) });
-    let code2: string | undefined;
-    while (Date.now() < deadline) {
-      code2 = (await api2.query('rooms.get', { roomId: r2 })).error?.data.code;
-      if (code2 === 'FORBIDDEN') break;
-      await settle(250);
-    }
-    expect(code2).toBe('FORBIDDEN');
+    await waitFor(async () => (await api2.query('rooms.get', { roomId: r2 })).error?.data.code === 'FORBIDDEN', 'gone2 refused its room');
     const sellerRooms = await trpcClient(node(2).url, { token: await tokenFor(seller) }).query('rooms.list');
     expect(sellerRooms.data.rooms).toHaveLength(2); // the seller keeps the rooms and their history
   }, 30_000);
@@ -269,13 +273,13 @@ describe('a cluster of three instances on Kafka', () => {
     const seller = `seller-${randomUUID()}`;
     const roomId = await openRoom(buyer, seller);
     const extra = await cluster.start('d');
-    await settle(1500);
+    await waitFor(async () => (await kafkaState(extra)) === 'up', 'kafka up on the new instance', 60_000);
     const dest = `/sub/chat/room/${roomId}`;
     const victim = await connectStomp(extra.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
     const atVictim = victim.subscribe(dest);
     const s = await stompOn(0, seller);
     const atSeller = s.subscribe(dest);
-    await settle();
+    await Promise.all([atVictim.live(), atSeller.live()]);
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'm1' });
     const [first] = await atVictim.waitForType('message', 1);
     const lastSeen = String(first!.body.id);
@@ -287,18 +291,10 @@ describe('a cluster of three instances on Kafka', () => {
     for (let i = 2; i <= 6; i++) await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `m${i}` });
 
     // presence expires on its own (SESSION_TTL_SECONDS=3)
-    const deadline = Date.now() + 10_000;
-    let online: boolean | null = true;
-    while (Date.now() < deadline) {
-      online = (await sellerApi.query('rooms.get', { roomId })).data.counterpart.online;
-      if (online === false) break;
-      await settle(250);
-    }
-    expect(online).toBe(false);
+    await waitFor(async () => (await sellerApi.query('rooms.get', { roomId })).data.counterpart.online === false, 'the buyer offline', 10_000);
     // and the room hears it: one instance announces the expired user offline
-    const deadline2 = Date.now() + 10_000;
     const wentOffline = () => atSeller.ofType('presence').filter((e) => e.body.userId === buyer && e.body.online === false);
-    while (wentOffline().length === 0 && Date.now() < deadline2) await settle(100);
+    await waitFor(() => wentOffline().length > 0, 'the room told the buyer went offline', 10_000);
     expect(wentOffline()).toHaveLength(1);
 
     const back = await stompOn(1, buyer);

@@ -12,11 +12,12 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChatError } from '../../server/chat/errors.js';
+import { ChatError } from '../../server/shared/errors.js';
 import { openDatabase, type Database } from '../../server/db/client.js';
 import { InquiryService, type InquiryServiceOptions, type InquiryView } from '../../server/inquiries/service.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from '../../server/mail/transport.js';
 import { databaseUrl, dropDatabase, uniqueName } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SUPPORT = 'support@reuse.test';
 const FROM = 'Re:Use Chat <no-reply@reuse.test>';
@@ -159,16 +160,6 @@ function supportDeliveries(deliveries: Delivery[], inquiryId?: string): Delivery
 }
 
 // ---------------------------------------------------------------- the suite
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const sample = {
   name: 'Jiwoo Park',
@@ -354,11 +345,12 @@ describe('inquiries are stored, then mailed to support', () => {
     }, 'the inquiry to be sent after the receiver came back');
     expect(sent.attempts).toBeGreaterThanOrEqual(3);
 
-    // give a duplicate every chance to show up
-    await new Promise((r) => setTimeout(r, 500));
+    // one more inquiry through the same worker: a repeated send of the first would come before its mail
+    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, null, '192.0.2.200');
+    await waitFor(() => supportDeliveries(deliveries, later.id).length > 0, 'the later inquiry mailed');
     expect(supportDeliveries(deliveries, view.id)).toHaveLength(1);
     expect(deliveries.filter((d) => d.to.includes(sample.email))).toHaveLength(1);
-    expect(await count()).toBe(1);
+    expect(await count()).toBe(2);
   });
 
   it('marks the inquiry failed after maxAttempts and keeps it stored', async () => {
@@ -377,12 +369,14 @@ describe('inquiries are stored, then mailed to support', () => {
     expect(failed.attempts).toBe(3);
     expect(failed.last_error).toMatch(/ECONNREFUSED/);
 
-    // no further attempts once failed
-    await new Promise((r) => setTimeout(r, 300));
+    // no further attempts once failed: a later inquiry runs through all of its attempts meanwhile
+    const later = await inquiries.create({ ...sample, email: 'later@example.test' }, { id: 'buyer-3' }, '192.0.2.201');
+    await waitFor(async () => (await stored(later.id))?.status === 'failed', 'the later inquiry to fail too');
     expect((await stored(view.id))?.attempts).toBe(3);
 
     const { inquiries: listed } = await inquiries.list({ limit: 10, status: 'failed' });
-    expect(listed).toEqual([
+    expect(listed.map((i) => i.id)).toEqual([later.id, view.id]);
+    expect(listed.filter((i) => i.id === view.id)).toEqual([
       expect.objectContaining({ id: view.id, status: 'failed', attempts: 3, lastError: expect.stringMatching(/ECONNREFUSED/), message: sample.message }),
     ]);
     // customers see their inquiry failed, but not the SMTP server's answer
@@ -427,15 +421,18 @@ describe('inquiries are stored, then mailed to support', () => {
       return Number(rows[0]?.n) === 20;
     }, 'all 20 inquiries to be sent');
     await waitFor(async () => deliveries.length >= 40, 'all confirmations');
-    await new Promise((r) => setTimeout(r, 300));
+    // one more through the first worker: a repeated send of any of the 20 would come before it
+    const laterEmail = 'later@example.test';
+    const later = await first.create({ ...sample, email: laterEmail, message: 'the last one' }, author('buyer-later', laterEmail), '192.0.2.202');
+    await waitFor(() => supportDeliveries(deliveries, later.id).length > 0 && deliveries.length >= 42, 'the last inquiry mailed');
 
-    const support = supportDeliveries(deliveries);
+    const support = supportDeliveries(deliveries).filter((d) => !subjectOf(d).includes(`[Inquiry #${later.id}]`));
     expect(support).toHaveLength(20);
     expect(support.filter((d) => d.via === 'first').length).toBeGreaterThan(0);
     expect(support.filter((d) => d.via === 'second').length).toBeGreaterThan(0);
     const mailed = new Set(support.map((d) => /\[Inquiry #(\d+)\]/.exec(subjectOf(d))?.[1]));
     expect([...mailed].sort()).toEqual(views.map((v) => v.id).sort());
-    expect(deliveries.filter((d) => !d.to.includes(SUPPORT))).toHaveLength(20);
+    expect(deliveries.filter((d) => !d.to.includes(SUPPORT))).toHaveLength(21);
     const [rows] = await database.pool.query<RowDataPacket[]>('SELECT attempts FROM inquiries');
     expect(rows.every((r) => r.attempts === 1)).toBe(true);
   });

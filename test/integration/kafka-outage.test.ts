@@ -12,11 +12,15 @@ import { freePort } from '../helpers/server.js';
 import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
+import { waitFor } from '../helpers/wait.js';
+import { openRoom } from '../helpers/rooms.js';
 
 let port: number;
 let brokerEnv: NodeJS.ProcessEnv;
 let cluster: Cluster;
 const clients: StompUser[] = [];
+
+const readyKafka = async (i: number) => ((await (await fetch(`${cluster.nodes[i]!.url}/readyz`)).json()) as any).dependencies.kafka;
 
 function broker(command: 'start' | 'stop') {
   const r = spawnSync('bash', [join(projectRoot(), 'scripts/kafka.sh'), command], { env: brokerEnv, encoding: 'utf8' });
@@ -29,7 +33,7 @@ beforeAll(async () => {
   brokerEnv = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: `/tmp/reuse-chat-kafka-outage-${port}` };
   broker('start');
   cluster = await startCluster(['a', 'b'], { KAFKA_BROKERS: `127.0.0.1:${port}` });
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor(async () => (await readyKafka(0)) === 'up' && (await readyKafka(1)) === 'up', 'both instances connected to kafka', 60_000);
 }, 180_000);
 
 afterAll(async () => {
@@ -39,22 +43,10 @@ afterAll(async () => {
   spawnSync('rm', ['-rf', `/tmp/reuse-chat-kafka-outage-${port}`]);
 }, 60_000);
 
-const readyKafka = async (i: number) => ((await (await fetch(`${cluster.nodes[i]!.url}/readyz`)).json()) as any).dependencies.kafka;
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('when Kafka stops in the middle of a conversation', () => {
   it('keeps storing and delivering locally, says kafka is down, and fans out again once it is back, with nothing missing on resync', async () => {
-    const buyer = `buyer-${randomUUID()}`;
-    const seller = `seller-${randomUUID()}`;
-    const opened = await trpcClient(cluster.nodes[0]!.url, { token: await tokenFor(buyer) }).mutate('rooms.open', { productId: 'p', sellerId: seller });
-    const roomId = opened.data.id as string;
+    const { roomId, buyer, seller } = await openRoom(cluster.nodes[0]!.url);
     const dest = `/sub/chat/room/${roomId}`;
     const b = await connectStomp(cluster.nodes[0]!.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
     const buyerDevice2 = await connectStomp(cluster.nodes[0]!.wsUrl, { Authorization: `Bearer ${await tokenFor(buyer)}` });
@@ -62,26 +54,30 @@ describe('when Kafka stops in the middle of a conversation', () => {
     clients.push(b, buyerDevice2, s);
     const local = buyerDevice2.subscribe(dest);
     const remote = s.subscribe(dest);
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([local.live(), remote.live()]);
 
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'before' });
     await remote.waitForType('message', 1);
 
     broker('stop');
-    await waitUntil('instance a reports kafka down', async () => (await readyKafka(0)) === 'down');
+    await waitFor(async () => (await readyKafka(0)) === 'down', 'instance a reports kafka down');
     for (const content of ['during 1', 'during 2', 'during 3']) await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content });
     // same-instance subscribers still get them live
     expect((await local.waitForType('message', 4)).map((m) => m.body.content)).toEqual(['before', 'during 1', 'during 2', 'during 3']);
 
     broker('start');
-    await waitUntil('both instances report kafka up', async () => (await readyKafka(0)) === 'up' && (await readyKafka(1)) === 'up', 60_000);
-    await waitUntil(
-      'a message sent now crosses instances',
+    await waitFor(async () => (await readyKafka(0)) === 'up' && (await readyKafka(1)) === 'up', 'both instances report kafka up', 60_000);
+    // the fan-out consumer may need a moment after the broker is back: send until one crosses
+    await waitFor(
       async () => {
-        await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `after ${randomUUID()}` });
-        await new Promise((r) => setTimeout(r, 500));
-        return remote.ofType('message').some((m) => String(m.body.content).startsWith('after '));
+        const content = `after ${randomUUID()}`;
+        await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content });
+        return waitFor(() => remote.ofType('message').some((m) => m.body.content === content), 'that message on the other instance', 3_000).then(
+          () => true,
+          () => false,
+        );
       },
+      'a message sent now crosses instances',
       60_000,
     );
 

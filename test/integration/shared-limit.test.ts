@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { SharedWindowLimiter } from '../../server/chat/shared-limiter.js';
+import { SharedWindowLimiter } from '../../server/shared/shared-limiter.js';
 import { REDIS_URL } from '../helpers/services.js';
 
 const prefix = `test:${inject('runId')}:${randomBytes(3).toString('hex')}:`;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStomp, frameBody, header, RawStomp, type StompUser } from '../helpers/stomp.js';
+import { waitFor } from '../helpers/wait.js';
+import { openRoom } from '../helpers/rooms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { expiredToken, tokenFor, unsignedToken } from '../helpers/tokens.js';
 
@@ -21,9 +23,8 @@ async function user(id: string, opts?: { heartbeat?: number }) {
   return u;
 }
 
-async function room(buyer = `buyer-${randomUUID()}`, seller = `seller-${randomUUID()}`) {
-  const r = await srv.service.chat.openRoom({ id: buyer, name: buyer, role: 'user' }, seller, `product-${randomUUID()}`);
-  return { roomId: r.id, buyer, seller };
+function room(buyer?: string, seller?: string) {
+  return openRoom(srv.url, buyer, seller);
 }
 
 async function storedContents(roomId: string, reader: string) {
@@ -46,7 +47,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const dest = `/sub/chat/room/${roomId}`;
     const atBuyer = b.subscribe(dest, { id: dest });
     const atSeller = s.subscribe(dest);
-    await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([atBuyer.live(), atSeller.live()]);
 
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'Is the bike still available?', clientMsgId: randomUUID() });
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { message: 'Yes! 안녕하세요 🚲' });
@@ -76,7 +77,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const b = await user(buyer);
     const s = await user(seller);
     const atSeller = s.subscribe(`/sub/chat/room/${roomId}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await atSeller.live();
     b.client.publish({
       destination: `/pub/room/${roomId}/message`,
       headers: { sender: seller, 'content-type': 'application/json' },
@@ -91,13 +92,13 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const { roomId, buyer, seller } = await room();
     const b = await user(buyer);
     const atBuyer = b.subscribe(`/sub/chat/room/${roomId}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await atBuyer.live();
     const clientMsgId = randomUUID();
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'once', clientMsgId });
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'once', clientMsgId });
     await b.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'after' });
+    // 'after' was sent last, so a repeated 'once' would have arrived before it
     await atBuyer.waitFor(2);
-    await new Promise((r) => setTimeout(r, 200));
     expect(atBuyer.items.map((m) => m.body.content)).toEqual(['once', 'after']);
     expect(await storedContents(roomId, seller)).toEqual(['once', 'after']);
     const again = await srv.service.chat.sendMessage(buyer, roomId, { content: 'once', clientMsgId });
@@ -113,7 +114,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const events = s.subscribe('/user/queue/events');
     const b1 = await user(r1.buyer);
     const b2 = await user(r2.buyer);
-    await new Promise((r) => setTimeout(r, 100));
+    await events.live();
     await b1.sendWithReceipt(`/pub/room/${r1.roomId}/message`, { content: 'from room one' });
     await b2.sendWithReceipt(`/pub/room/${r2.roomId}/message`, { content: 'from room two' });
     await events.waitFor(2);
@@ -133,7 +134,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const b = await user(buyer);
     const s = await user(seller);
     const atSeller = s.subscribe(`/sub/chat/room/${roomId}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await atSeller.live();
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'one' });
     await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'two' });
     const ids = (await atSeller.waitFor(2)).map((m) => String(m.body.id));
@@ -154,7 +155,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const s = await user(seller);
     let b = await user(buyer);
     let atBuyer = b.subscribe(dest);
-    await new Promise((r) => setTimeout(r, 100));
+    await atBuyer.live();
     let sent = 0;
     const sendSome = async (n: number) => {
       for (let i = 0; i < n; i++) await s.sendWithReceipt(`/pub/room/${roomId}/message`, { content: `m${++sent}` });
@@ -165,13 +166,14 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     await b.disconnect();
 
     const sending = sendSome(20); // keeps sending while the buyer is away and while it resubscribes
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => sent > 6, 'the seller to send while the buyer is away');
     b = await user(buyer);
     atBuyer = b.subscribe(dest, { 'x-since': lastSeen });
     await sending;
-    const got = await atBuyer.waitFor(20);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(got.map((m) => m.body.content)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i + 6}`));
+    // one more after everything: a repeated or missing message would show up before it
+    await sendSome(1);
+    const got = await atBuyer.waitFor(21);
+    expect(got.map((m) => m.body.content)).toEqual(Array.from({ length: 21 }, (_, i) => `m${i + 6}`));
   });
 
   it('gives every subscriber the order of history when many senders write at once', async () => {
@@ -180,7 +182,7 @@ describe('chatting over STOMP with @stomp/stompjs', () => {
     const dest = `/sub/chat/room/${roomId}`;
     const senders = await Promise.all([user(buyer), user(seller), user(buyer), user(seller), user(buyer), user(seller)]);
     const watchers = [senders[0]!.subscribe(dest), senders[1]!.subscribe(dest), (await user(buyer)).subscribe(dest)];
-    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all(watchers.map((w) => w.live()));
     const perSender = 25;
     await Promise.all(
       senders.map(async (u, k) => {
@@ -240,9 +242,8 @@ describe('refusals over STOMP', () => {
     const connected = await raw.next('CONNECTED');
     expect(header(connected, 'heart-beat')).toBe('1000,1000');
     // the client asked for beats every 2000 ms at most, the server sends no more often than 1000: max(1000, 2000)
-    const before = raw.frames.length;
-    await new Promise((r) => setTimeout(r, 2600));
-    expect(raw.frames.slice(before).filter((f) => f === '\n').length).toBeGreaterThanOrEqual(1);
+    const heartBeat = await raw.nextFrame((f) => f === '\n', 'a heart-beat from the server', 10_000, raw.frames.length);
+    expect(heartBeat).toBe('\n');
     raw.ws.close();
   });
 
@@ -270,7 +271,7 @@ describe('refusals over STOMP', () => {
     const { roomId, buyer } = await room();
     const stranger = await user('stranger-2');
     const errors = stranger.subscribe('/user/queue/errors');
-    await new Promise((r) => setTimeout(r, 100));
+    await errors.live();
     stranger.send(`/pub/room/${roomId}/message`, { content: 'spam', clientMsgId: 'c-1' }, { receipt: 'rcpt-1' });
     const [e] = await errors.waitFor(1);
     expect(e!.body).toMatchObject({ type: 'error', code: 'FORBIDDEN', receipt: 'rcpt-1', clientMsgId: 'c-1' });
@@ -286,7 +287,7 @@ describe('refusals over STOMP', () => {
     const { roomId, buyer } = await room();
     const b = await user(buyer);
     const errors = b.subscribe('/user/queue/errors');
-    await new Promise((r) => setTimeout(r, 100));
+    await errors.live();
     b.client.publish({
       destination: `/pub/room/${roomId}/message`,
       headers: { receipt: 'bad-1' },
@@ -337,15 +338,15 @@ describe('refusals over STOMP', () => {
     const { roomId, buyer } = await room();
     const b = await user(buyer);
     const errors = b.subscribe('/user/queue/errors');
-    await new Promise((r) => setTimeout(r, 100));
+    await errors.live();
     const receipts = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       const receipt = `flood-${i}`;
       b.client.watchForReceipt(receipt, () => receipts.add(receipt));
       b.client.publish({ destination: `/pub/room/${roomId}/message`, headers: { receipt }, body: JSON.stringify({ content: `f${i}` }) });
     }
-    await errors.waitFor(800, 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    // every SEND is answered exactly once: by its RECEIPT or by an error event
+    await waitFor(() => receipts.size + errors.items.length >= 1000, 'an answer to every send', 20_000);
     const limited = errors.items.filter((e) => e.body.code === 'TOO_MANY_REQUESTS');
     expect(limited.length).toBeGreaterThanOrEqual(800);
     expect(receipts.size + limited.length).toBe(1000);

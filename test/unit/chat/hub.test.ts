@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LocalHub, type Outgoing, type Sink } from '../../../server/chat/hub.js';
-import { messageEvent, type StoredMessage } from '../../../server/chat/events.js';
+import { messageEvent, type StoredMessage } from '../../../server/shared/events.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const ROOM = '00000000-0000-4000-8000-000000000001';
 
@@ -67,10 +68,29 @@ describe('LocalHub', () => {
     live(hub, 3);
     live(hub, 5); // 4 was lost on the way
     expect(sink.got).toEqual(['m3']);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sink.got.length >= 3, 'the gap filled');
     expect(sink.got).toEqual(['m3', 'm4', 'm5']);
     live(hub, 4); // arrives late: already delivered, not repeated
     expect(sink.got).toEqual(['m3', 'm4', 'm5']);
+    hub.close();
+  });
+
+  it('gives each user channel only its own kind: room events on `events` (no typing), rejections on `errors`', async () => {
+    const hub = new LocalHub({ logger: pino({ level: 'silent' }), fetchAfter: async () => [], fetchSeqRange: async () => [] });
+    const seen: Record<string, string[]> = { events: [], errors: [], other: [] };
+    const sinkFor = (userId: string, into: string[]): Sink => ({ userId, deliver: (out) => void into.push(out.event.type) });
+    const events = hub.subscribeUser(sinkFor('buyer', seen.events!), 'events');
+    hub.subscribeUser(sinkFor('buyer', seen.errors!), 'errors');
+    hub.subscribeUser(sinkFor('someone-else', seen.other!), 'errors');
+
+    live(hub, 1);
+    hub.ingest({ roomId: ROOM, members: ['buyer', 'seller'], origin: 'here', event: { type: 'typing', roomId: ROOM, userId: 'seller' } });
+    hub.toUser('buyer', 'errors', { type: 'error', code: 'FORBIDDEN', message: 'not a member of this room', receipt: 'r-1' });
+    expect(seen).toEqual({ events: ['message'], errors: ['error'], other: [] });
+
+    events.close();
+    live(hub, 2);
+    expect(seen.events).toEqual(['message']);
     hub.close();
   });
 });

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { confirmationMail, escapeHtml, subjectLine, supportMail, type InquiryMailFields } from '../../../server/inquiries/service.js';
+import { confirmationMail, escapeHtml, subjectLine, supportMail, type InquiryMailFields } from '../../../server/inquiries/mail-bodies.js';
 
 const row: InquiryMailFields = {
   id: 17,
-  user_id: null,
+  userId: null,
   name: '<i>Mallory</i>',
   email: 'mallory@example.test',
   phone: null,
   category: 'report',
   message: '<script>steal()</script>\n& more',
-  created_at: new Date('2026-01-02T03:04:05.678Z'),
+  createdAt: new Date('2026-01-02T03:04:05.678Z'),
 };
 
 describe('escapeHtml', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../../server/inquiries/service.js';
+import { retryDelayMs } from '../../../server/inquiries/mail-worker.js';
 
 const noJitter = { random: () => 0 };
 

@@ -6,25 +6,33 @@
  *   SUBSCRIBE /user/queue/errors                   rejections of the caller's SENDs
  *   SEND /pub/room/{roomId}/message|read|typing
  *
- * Identity comes only from the verified token (or the web session cookie); sender fields in
- * headers or bodies are ignored. A rejected SEND gets no RECEIPT; an error event naming its
- * `receipt` and `clientMsgId` goes to every `/user/queue/errors` subscription of that user
- * on this instance, and the connection stays open.
+ * Identity comes only from the verified token (or the web session cookie), through the one
+ * `authenticate` edge; sender fields in headers or bodies are ignored. A rejected SEND gets no
+ * RECEIPT; an error event naming its `receipt` and `clientMsgId` goes to the user's `errors`
+ * channel of the hub (every `/user/queue/errors` subscription, on every instance), and the
+ * connection stays open.
  */
-import type { IncomingMessage } from 'node:http';
-import type { AuthUser, TokenService } from '../auth/tokens.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { AuthUser } from '../auth/tokens.js';
 import { bearerToken, TokenError } from '../auth/tokens.js';
-import { ChatError, type ChatErrorCode } from '../chat/errors.js';
-import type { SendErrorEvent } from '../chat/events.js';
+import { ChatError, type ChatErrorCode } from '../shared/errors.js';
 import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
-import { TokenBucket } from '../chat/rate-limit.js';
+import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
 import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
-import { prepareMessage, SendRejected, StompError, type PreparedMessage } from '../stomp/index.js';
-import type { StompSession } from '../stomp/session.js';
-import type { SendRequest, StompApplication, SubscribeRequest } from '../stomp/types.js';
+import {
+  prepareMessage,
+  SendRejected,
+  StompError,
+  type ConnectRequest,
+  type PreparedMessage,
+  type SendRequest,
+  type StompApplication,
+  type StompSessionView,
+  type SubscribeRequest,
+} from '../stomp/index.js';
 
 const ROOM_TOPIC = /^\/sub\/chat\/room\/([^/]+)$/;
 const ROOM_PUB = /^\/pub\/room\/([^/]+)\/(message|read|typing)$/;
@@ -32,7 +40,7 @@ const USER_EVENTS = '/user/queue/events';
 const USER_ERRORS = '/user/queue/errors';
 const MALFORMED_TOKEN = 'token is malformed: expected a JWT (header.payload.signature) in "Authorization: Bearer <jwt>" or as passcode';
 
-/** what the gateway keeps per STOMP connection */
+/** what this adapter keeps per STOMP connection */
 export interface StompPrincipal {
   user: AuthUser;
   bucket: TokenBucket;
@@ -41,37 +49,31 @@ export interface StompPrincipal {
 
 export interface StompChatOptions {
   chat: ChatService;
-  tokens: TokenService;
+  auth: Authenticator;
   logger: Logger;
   sendRatePerSecond: number;
   sendBurst: number;
-  /** the web page's session cookie → user, when the upgrade came from an allowed origin */
-  cookieAuth?: (request: IncomingMessage) => Promise<AuthUser | null>;
   metrics?: Metrics | undefined;
 }
 
 export class StompChatApplication implements StompApplication<StompPrincipal> {
   private readonly chat: ChatService;
   private readonly logger: Logger;
-  /** `/user/queue/errors` subscriptions by user, on this instance */
-  private readonly errorSubs = new Map<string, Map<StompSession<StompPrincipal>, string>>();
 
   constructor(private readonly opts: StompChatOptions) {
     this.chat = opts.chat;
     this.logger = opts.logger;
-    this.chat.onUserError((userId, error) => this.deliverError(userId, error));
   }
 
-  async connect(ctx: { headers: ReadonlyMap<string, string>; request: IncomingMessage; sessionId: string }) {
+  async connect(ctx: ConnectRequest) {
     const h = ctx.headers;
     const authorization = h.get('Authorization') ?? h.get('authorization');
     const passcode = h.get('passcode');
     const offered = [bearerToken(authorization) ?? authorization, passcode].filter((v): v is string => Boolean(v));
     const token = offered.find(looksLikeJwt);
-    let user: AuthUser | null = null;
+    let user: AuthUser | undefined;
     try {
-      if (token) user = await this.opts.tokens.verify(token);
-      else if (this.opts.cookieAuth) user = await this.opts.cookieAuth(ctx.request);
+      user = (await this.opts.auth.authenticate({ token, request: ctx.request, cookieNeedsOrigin: true }))?.user;
       // a passcode that is not a JWT still lets a signed-in page in on its cookie; otherwise say what is wrong with it
       if (!user && offered.length > 0) throw new TokenError('invalid', MALFORMED_TOKEN);
       if (!user) throw new TokenError('missing', 'no token: send the native header "Authorization: Bearer <jwt>" (or the JWT as passcode)');
@@ -87,7 +89,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
     };
   }
 
-  async subscribe(session: StompSession<StompPrincipal>, sub: SubscribeRequest): Promise<void> {
+  async subscribe(session: StompSessionView<StompPrincipal>, sub: SubscribeRequest): Promise<void> {
     const { user, handles } = session.principal;
     const destination = sub.destination;
     const room = ROOM_TOPIC.exec(destination);
@@ -114,28 +116,19 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       return;
     }
     if (destination === USER_ERRORS) {
-      let subs = this.errorSubs.get(user.id);
-      if (!subs) this.errorSubs.set(user.id, (subs = new Map()));
-      subs.set(session, sub.id);
-      handles.set(sub.id, {
-        close: () => {
-          const s = this.errorSubs.get(user.id);
-          s?.delete(session);
-          if (s?.size === 0) this.errorSubs.delete(user.id);
-        },
-      });
+      handles.set(sub.id, this.chat.subscribeUser(new StompSink(session, sub.id, destination, user.id), 'errors'));
       return;
     }
     throw new StompError('FORBIDDEN', `unknown destination ${destination}: use /sub/chat/room/{roomId}, ${USER_EVENTS} or ${USER_ERRORS}`);
   }
 
-  unsubscribe(session: StompSession<StompPrincipal>, subscriptionId: string): void {
+  unsubscribe(session: StompSessionView<StompPrincipal>, subscriptionId: string): void {
     const handles = session.principal.handles;
     handles.get(subscriptionId)?.close();
     handles.delete(subscriptionId);
   }
 
-  async send(session: StompSession<StompPrincipal>, frame: SendRequest): Promise<void> {
+  async send(session: StompSessionView<StompPrincipal>, frame: SendRequest): Promise<void> {
     const { user, bucket } = session.principal;
     const receipt = frame.headers.get('receipt');
     let clientMsgId: string | undefined;
@@ -184,19 +177,11 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
     }
   }
 
-  disconnected(session: StompSession<StompPrincipal>): void {
+  disconnected(session: StompSessionView<StompPrincipal>): void {
     const { user, handles } = session.principal;
     for (const h of handles.values()) h.close();
     handles.clear();
     void this.chat.disconnected(user.id, session.id).catch((err) => this.logger.warn({ err }, 'presence update failed'));
-  }
-
-  /** to this instance's `/user/queue/errors` subscriptions of the user */
-  private deliverError(userId: string, event: SendErrorEvent): void {
-    const subs = this.errorSubs.get(userId);
-    if (!subs) return;
-    const prepared = prepareMessage({ destination: USER_ERRORS, 'content-type': 'application/json' }, JSON.stringify(event));
-    for (const [session, subId] of subs) session.deliver(subId, prepared);
   }
 }
 
@@ -207,7 +192,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
  */
 class StompSink implements Sink {
   constructor(
-    private readonly session: StompSession<StompPrincipal>,
+    private readonly session: StompSessionView<StompPrincipal>,
     private readonly subId: string,
     private readonly destination: string,
     readonly userId: string,

@@ -5,7 +5,8 @@
  *     room:join {roomId, since?}   room:leave {roomId}
  *     message:send {roomId, content, clientMsgId?} → {ok, message} | {ok:false, error}
  *     message:read {roomId, messageId}             typing {roomId}
- *   server → client: room:event with the same JSON events as STOMP bodies.
+ *   server → client: room:event with the same JSON events as STOMP bodies; user:error with the
+ *   rejections of the user's STOMP SENDs (the events of `/user/queue/errors`).
  *
  * engine.io is driven directly (no `attach`): it would otherwise add its own `upgrade`
  * listener to the HTTP server and end upgrades it does not own after a timeout, including
@@ -15,12 +16,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as EngineServer } from 'engine.io';
 import { Server, type Socket } from 'socket.io';
-import type { CookieAuth } from '../auth/session-cookie.js';
-import { TokenError, type AuthUser, type TokenService } from '../auth/tokens.js';
-import { ChatError, type ChatErrorCode } from '../chat/errors.js';
-import type { MessageEvent, RoomEvent } from '../chat/events.js';
-import type { RoomSubscriptionHandle } from '../chat/hub.js';
-import { TokenBucket } from '../chat/rate-limit.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import { TokenError, type AuthUser } from '../auth/tokens.js';
+import { ChatError, type ChatErrorCode } from '../shared/errors.js';
+import type { MessageEvent, RoomEvent, SendErrorEvent } from '../shared/events.js';
+import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
+import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
 import { clientMsgId, content, firstIssue, messageId, roomId } from '../chat/validation.js';
 import { secondsSince, type Metrics } from '../metrics.js';
@@ -43,6 +44,7 @@ export interface ClientToServerEvents {
 
 export interface ServerToClientEvents {
   'room:event': (event: RoomEvent) => void;
+  'user:error': (event: SendErrorEvent) => void;
 }
 
 type InterServerEvents = Record<string, never>;
@@ -51,6 +53,7 @@ interface SocketData {
   user: AuthUser;
   bucket: TokenBucket;
   rooms: Map<string, RoomSubscriptionHandle>;
+  errors: RoomSubscriptionHandle | undefined;
 }
 
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -62,8 +65,7 @@ export const readInput = z.object({ roomId, messageId });
 
 export interface SocketIoBridgeOptions {
   chat: ChatService;
-  tokens: TokenService;
-  cookieAuth: CookieAuth;
+  auth: Authenticator;
   logger: Logger;
   sendRatePerSecond: number;
   sendBurst: number;
@@ -79,6 +81,34 @@ function rawWebSocket(socket: ChatSocket): { terminate?: () => void } | undefine
 /** engine.io keeps unsent packets in `writeBuffer` (not in its public types) */
 function queuedPackets(socket: ChatSocket): number {
   return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+}
+
+/** a hub sink onto one socket: room events as `room:event`, the user's rejections as `user:error` */
+class SocketSink implements Sink {
+  readonly userId: string;
+
+  constructor(
+    private readonly socket: ChatSocket,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics | undefined,
+  ) {
+    this.userId = socket.data.user.id;
+  }
+
+  deliver(out: Outgoing): void {
+    // a reader that stopped reading is cut off instead of growing server memory
+    if (queuedPackets(this.socket) > MAX_QUEUED_PACKETS) {
+      this.logger.warn({ user: this.userId }, 'socket.io slow consumer disconnected');
+      this.metrics?.slowConsumerCutoffs.inc({ transport: 'socketio' });
+      const raw = rawWebSocket(this.socket);
+      this.socket.disconnect(true);
+      // the closing handshake would hold the socket ~30 s for a peer that does not read
+      raw?.terminate?.();
+      return;
+    }
+    if (out.event.type === 'error') this.socket.emit('user:error', out.event);
+    else this.socket.emit('room:event', out.event);
+  }
 }
 
 export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
@@ -100,14 +130,15 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
   nsp.use(async (socket, next) => {
     try {
       const token = (socket.handshake.auth as { token?: unknown }).token;
-      let user: AuthUser | null = null;
-      if (typeof token === 'string' && token) user = await opts.tokens.verify(token.replace(/^Bearer\s+/i, ''));
-      else user = await opts.cookieAuth.userForUpgrade(socket.request);
-      if (!user) throw new TokenError('missing', 'no token: connect with auth: { token }');
+      const { user } = await opts.auth.require(
+        { token: typeof token === 'string' ? token.replace(/^Bearer\s+/i, '') : undefined, request: socket.request, cookieNeedsOrigin: true },
+        'no token: connect with auth: { token }',
+      );
       await chat.rememberUser(user);
       socket.data.user = user;
       socket.data.bucket = new TokenBucket(opts.sendRatePerSecond, opts.sendBurst);
       socket.data.rooms = new Map();
+      socket.data.errors = undefined;
       next();
     } catch (err) {
       const message = err instanceof TokenError ? err.message : 'authentication failed';
@@ -119,6 +150,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
 
   nsp.on('connection', (socket: ChatSocket) => {
     const { user } = socket.data;
+    socket.data.errors = chat.subscribeUser(new SocketSink(socket, logger, opts.metrics), 'errors');
     void chat.connected(user.id, socket.id).catch((err) => logger.warn({ err }, 'presence update failed'));
 
     const handle = <I, T extends object>(
@@ -149,27 +181,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
       'room:join',
       handle(joinInput, async ({ roomId: id, since }) => {
         if (socket.data.rooms.has(id)) return {};
-        const sub = await chat.subscribeRoom(
-          user.id,
-          id,
-          {
-            userId: user.id,
-            deliver: (out) => {
-              // a reader that stopped reading is cut off instead of growing server memory
-              if (queuedPackets(socket) > MAX_QUEUED_PACKETS) {
-                logger.warn({ user: user.id }, 'socket.io slow consumer disconnected');
-                opts.metrics?.slowConsumerCutoffs.inc({ transport: 'socketio' });
-                const raw = rawWebSocket(socket);
-                socket.disconnect(true);
-                // the closing handshake would hold the socket ~30 s for a peer that does not read
-                raw?.terminate?.();
-                return;
-              }
-              socket.emit('room:event', out.event);
-            },
-          },
-          since ?? undefined,
-        );
+        const sub = await chat.subscribeRoom(user.id, id, new SocketSink(socket, logger, opts.metrics), since ?? undefined);
         if (socket.disconnected) sub.close();
         else socket.data.rooms.set(id, sub);
         return {};
@@ -217,6 +229,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
     socket.on('disconnect', () => {
       for (const sub of socket.data.rooms.values()) sub.close();
       socket.data.rooms.clear();
+      socket.data.errors?.close();
       void chat.disconnected(user.id, socket.id).catch((err) => logger.warn({ err }, 'presence update failed'));
     });
   });
@@ -228,6 +241,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
       engine.handleUpgrade(req, socket, head);
     },
+    /** open sockets of the namespace (connections by transport, /metrics) */
     socketCount: () => nsp.sockets.size,
     async close() {
       nsp.disconnectSockets(true);
