@@ -64,6 +64,7 @@ export const roomViewSchema = z.object({
     id: z.string(),
     name: z.string(),
     online: z.boolean().nullable().describe('null when presence is unknown'),
+    lastSeenAt: isoTime.nullable().describe("when the counterpart's last session ended; null when not known"),
     lastReadMessageId: z.string().regex(/^\d+$/),
   }),
   lastMessage: messageEventSchema.nullable(),

@@ -23,7 +23,7 @@ export interface RoomView {
   role: 'buyer' | 'seller';
   createdAt: string;
   lastActivityAt: string;
-  counterpart: { id: string; name: string; online: boolean | null; lastReadMessageId: string };
+  counterpart: { id: string; name: string; online: boolean | null; lastSeenAt: string | null; lastReadMessageId: string };
   lastMessage: MessageEvent | null;
   unreadCount: number;
   lastReadMessageId: string;
@@ -133,7 +133,8 @@ export class RoomDirectory {
       [...params, opts.limit ?? 1],
     );
     const counterpartIds = rows.map((r) => (r.buyer_id === userId ? String(r.seller_id) : String(r.buyer_id)));
-    const online = await this.deps.presence.online([...new Set(counterpartIds)]);
+    const unique = [...new Set(counterpartIds)];
+    const [online, lastSeen] = await Promise.all([this.deps.presence.online(unique), this.deps.presence.lastSeen(unique)]);
     return rows.map((r, i) => {
       const counterpartId = counterpartIds[i]!;
       const last =
@@ -162,6 +163,7 @@ export class RoomDirectory {
           id: counterpartId,
           name: r.other_name === null ? counterpartId : String(r.other_name),
           online: online.get(counterpartId) ?? null,
+          lastSeenAt: lastSeen.get(counterpartId) ?? null,
           lastReadMessageId: String(r.other_read),
         },
         lastMessage: last,

@@ -13,6 +13,8 @@ export interface Presence {
   unregister(userId: string, sessionId: string): Promise<boolean>;
   /** online flags; `null` where it cannot be known (Redis down and the user not local) */
   online(userIds: readonly string[]): Promise<Map<string, boolean | null>>;
+  /** when each user's last session ended (ISO time); `null` when not known (never seen, or long ago) */
+  lastSeen(userIds: readonly string[]): Promise<Map<string, string | null>>;
   /** users whose last session expired elsewhere (a killed instance), announced once cluster-wide */
   onExpired(handler: (userId: string) => void): void;
   status(): DependencyStatus;

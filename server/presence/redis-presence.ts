@@ -9,6 +9,7 @@
  *                           answers 1 to exactly one of them) announces that user offline if no
  *                           live session is left, so a killed instance's users go offline for
  *                           everyone, once.
+ *   presence:seen:{userId}  when the user's last session ended (ms), kept LAST_SEEN_KEEP_MS
  *
  * While Redis is unreachable chat keeps working: local sessions are answered from process
  * memory, remote users are reported as unknown (null), and when Redis returns every local
@@ -19,6 +20,8 @@ import type { Logger } from '../logger.js';
 import { LocalSessions, type DependencyStatus, type Presence } from './presence.js';
 
 const SESSIONS = 'presence:sessions';
+/** how long "last seen" is remembered: older than this, a chat just says "offline" */
+const LAST_SEEN_KEEP_MS = 30 * 24 * 3600 * 1000;
 
 export class RedisPresence implements Presence {
   private readonly local = new LocalSessions();
@@ -66,6 +69,17 @@ export class RedisPresence implements Presence {
     return `presence:user:${userId}`;
   }
 
+  private seenKey(userId: string) {
+    return `presence:seen:${userId}`;
+  }
+
+  /** the user's last session ended at `at` (ms) */
+  private async recordSeen(userIds: Iterable<string>, at: number): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const u of userIds) pipeline.set(this.seenKey(u), String(at), 'PX', LAST_SEEN_KEEP_MS);
+    await pipeline.exec().catch(() => undefined);
+  }
+
   private sessionEntry(userId: string, sessionId: string) {
     return `${userId}\u0000${this.member(sessionId)}`;
   }
@@ -95,11 +109,10 @@ export class RedisPresence implements Presence {
       const check = this.redis.pipeline();
       for (const u of users) check.zcount(this.key(u), now, '+inf');
       const counts = (await check.exec()) ?? [];
-      [...users].forEach((userId, i) => {
-        if (Number(counts[i]?.[1] ?? 0) === 0 && !this.local.has(userId)) {
-          for (const h of this.expiredHandlers) h(userId);
-        }
-      });
+      const gone = [...users].filter((userId, i) => Number(counts[i]?.[1] ?? 0) === 0 && !this.local.has(userId));
+      // the instance died somewhere before the expiry: "now" is the closest this sweep knows
+      if (gone.length > 0) await this.recordSeen(gone, now);
+      for (const userId of gone) for (const h of this.expiredHandlers) h(userId);
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'presence sweep failed');
     }
@@ -147,7 +160,9 @@ export class RedisPresence implements Presence {
         .zcard(key)
         .zrem(SESSIONS, this.sessionEntry(userId, sessionId))
         .exec();
-      return Number(res?.[2]?.[1] ?? 0) === 0;
+      const last = Number(res?.[2]?.[1] ?? 0) === 0;
+      if (last) await this.recordSeen([userId], Date.now());
+      return last;
     } catch {
       return lastLocal;
     }
@@ -173,6 +188,21 @@ export class RedisPresence implements Presence {
       remote.forEach((id, i) => result.set(id, Number(res?.[i]?.[1] ?? 0) > 0));
     } catch {
       for (const id of remote) result.set(id, null);
+    }
+    return result;
+  }
+
+  async lastSeen(userIds: readonly string[]): Promise<Map<string, string | null>> {
+    const result = new Map<string, string | null>(userIds.map((id) => [id, null]));
+    if (userIds.length === 0 || this.status() !== 'up') return result;
+    try {
+      const values = await this.redis.mget(...userIds.map((id) => this.seenKey(id)));
+      userIds.forEach((id, i) => {
+        const ms = Number(values[i]);
+        if (values[i] && Number.isFinite(ms)) result.set(id, new Date(ms).toISOString());
+      });
+    } catch {
+      // unknown while Redis does not answer: the page then says "offline"
     }
     return result;
   }

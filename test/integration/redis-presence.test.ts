@@ -65,6 +65,31 @@ describe('RedisPresence', () => {
     expect(announced).toEqual(['bo']);
   });
 
+  it('remembers when a user was last seen: the end of their last session, on every instance', async () => {
+    const a = await up(instance('seen-a'));
+    const b = await up(instance('seen-b'));
+    expect((await b.lastSeen(['cai'])).get('cai')).toBeNull(); // never seen
+    await a.register('cai', 'c1');
+    await b.register('cai', 'c2');
+    await a.unregister('cai', 'c1');
+    expect((await b.lastSeen(['cai'])).get('cai')).toBeNull(); // still online through b
+    const before = Date.now();
+    await b.unregister('cai', 'c2');
+    const seen = (await a.lastSeen(['cai', 'nobody-at-all'])).get('cai');
+    expect(seen).not.toBeNull();
+    expect(new Date(seen!).getTime()).toBeGreaterThanOrEqual(before - 1);
+    expect(new Date(seen!).getTime()).toBeLessThanOrEqual(Date.now() + 1);
+  });
+
+  it('records a last-seen time for the users of an instance that died', async () => {
+    const doomed = await up(instance('seen-doomed', 1));
+    const survivor = await up(instance('seen-survivor', 1));
+    await doomed.register('dot', 'only');
+    clearInterval((doomed as unknown as { refreshTimer: NodeJS.Timeout }).refreshTimer);
+    doomed.redis.disconnect();
+    await waitFor(async () => (await survivor.lastSeen(['dot'])).get('dot') !== null, 'dot last seen recorded', 10_000);
+  });
+
   it('answers from this instance alone, with unknown for others, while Redis is unreachable', async () => {
     const unreachable = new RedisPresence({ url: 'redis://127.0.0.1:1', keyPrefix, instanceId: 'nowhere', ttlSeconds: 60 }, logger);
     opened.push(unreachable);
@@ -74,5 +99,6 @@ describe('RedisPresence', () => {
     expect(answer.get('dee')).toBe(true);
     expect(answer.get('eve')).toBeNull();
     expect(await unreachable.unregister('dee', 'd1')).toBe(true);
+    expect((await unreachable.lastSeen(['dee'])).get('dee')).toBeNull();
   });
 });
