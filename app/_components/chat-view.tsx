@@ -2,22 +2,26 @@
 /**
  * One conversation, put together from its parts: the room (tRPC `rooms.get`), the stored
  * messages (chat/use-history), the outbox (chat/use-outbox), read marks, the draft and where
- * the list is scrolled. Only the message list scrolls; header and composer stay put.
+ * the list is scrolled; photos open in a viewer, and the room's menu and message actions
+ * (chat/use-room-actions) block, report, leave, mute and delete. Only the message list
+ * scrolls; header and composer stay put.
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { productById } from '../_lib/catalogue';
 import { counterpartName, useChat } from '../_lib/chat-context';
-import { idGreater, type ChatMessage, type Room, type RoomEvent } from '../_lib/chat-types';
+import { idGreater, previewOf, type Attachment, type ChatMessage, type Room, type RoomEvent } from '../_lib/chat-types';
 import { useTRPC } from '../_lib/trpc';
 import { ChatHeader } from './chat/chat-header';
 import { Composer } from './chat/composer';
 import { MessageList } from './chat/message-list';
+import { PhotoViewer } from './chat/photos';
 import { useDraft } from './chat/use-draft';
 import { useHistory } from './chat/use-history';
 import { useOutbox } from './chat/use-outbox';
 import { useReadMarks } from './chat/use-read-marks';
+import { useRoomActions } from './chat/use-room-actions';
 import { useStickToBottom } from './chat/use-stick-to-bottom';
 
 const TYPING_SEND_EVERY_MS = 2000;
@@ -33,6 +37,9 @@ export function ChatView({ roomId }: { roomId: string }) {
 
   const [typingUntil, setTypingUntil] = useState(0);
   const [announcement, setAnnouncement] = useState('');
+  /** the answer to the user's last action (report sent, blocked…), shown for a while */
+  const [notice, setNotice] = useState('');
+  const [viewing, setViewing] = useState<Attachment | null>(null);
   /** when the other side was last seen by this page (went offline, or wrote) */
   const [lastSeen, setLastSeen] = useState<string | null>(null);
   const [draft, setDraft] = useDraft(roomId);
@@ -60,9 +67,9 @@ export function ChatView({ roomId }: { roomId: string }) {
     beforePrepend: () => stick.current.beforePrepend(),
     onIncoming: (m: ChatMessage) => {
       setTypingUntil(0);
-      setAnnouncement(`${name || 'New message'}: ${m.content}`);
+      setAnnouncement(`${name || 'New message'}: ${previewOf(m)}`);
     },
-    onEvent: (ev: Exclude<RoomEvent, ChatMessage>) => {
+    onEvent: (ev: Exclude<RoomEvent, ChatMessage | { type: 'deleted' }>) => {
       if (ev.type === 'typing' && ev.userId !== me.id) setTypingUntil(Date.now() + TYPING_SHOW_MS);
       if (ev.type === 'read' && ev.userId !== me.id)
         updateRoom((r) => (idGreater(ev.messageId, r.counterpart.lastReadMessageId) ? { ...r, counterpart: { ...r.counterpart, lastReadMessageId: ev.messageId } } : null));
@@ -73,6 +80,16 @@ export function ChatView({ roomId }: { roomId: string }) {
     },
   });
   const { messages, pending } = { messages: history.messages, pending: outbox.pending };
+  const actions = useRoomActions({
+    roomId,
+    room,
+    name,
+    onDeleted: history.markDeleted,
+    announce: (text) => {
+      setNotice(text);
+      setAnnouncement(text);
+    },
+  });
   const { lastReadMine } = useReadMarks({ roomId, room, messages, meId: me.id, connection, status, generation });
 
   const scroll = useStickToBottom({
@@ -88,14 +105,20 @@ export function ChatView({ roomId }: { roomId: string }) {
   stick.current = scroll;
 
   useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(''), 5000);
+    return () => clearTimeout(t);
+  }, [notice]);
+
+  useEffect(() => {
     if (typingUntil === 0) return;
     const t = setTimeout(() => setTypingUntil(0), Math.max(0, typingUntil - Date.now()));
     return () => clearTimeout(t);
   }, [typingUntil]);
 
-  // the newest message from the other side is the latest we know they were around
-  const theirNewest = [...messages].reverse().find((m) => m.senderId !== me.id)?.createdAt ?? null;
-  const seen = lastSeen && (!theirNewest || lastSeen > theirNewest) ? lastSeen : theirNewest;
+  // the server's "last seen" (end of their last session), unless this page saw them go since
+  const serverSeen = room?.counterpart.lastSeenAt ?? null;
+  const seen = lastSeen && (!serverSeen || lastSeen > serverSeen) ? lastSeen : serverSeen;
 
   if (roomQuery.error) {
     const code = (roomQuery.error as { data?: { code?: string } }).data?.code;
@@ -114,7 +137,7 @@ export function ChatView({ roomId }: { roomId: string }) {
   const product = room ? productById(room.productId) : undefined;
   return (
     <div className="chat-view" data-testid="chat-view">
-      <ChatHeader room={room} status={status} lastSeen={seen} />
+      <ChatHeader room={room} status={status} lastSeen={seen} onAction={(a) => void actions.onAction(a)} />
       <div className="messages-wrap">
         <div className="messages" ref={scroller} onScroll={scroll.onScroll} data-testid="messages">
           {history.loadError && (
@@ -142,6 +165,9 @@ export function ChatView({ roomId }: { roomId: string }) {
             lastReadMine={lastReadMine}
             connected={status === 'connected'}
             onRetry={outbox.retry}
+            onOpenPhoto={setViewing}
+            onDelete={actions.onDeleteMessage}
+            onReport={actions.onReportMessage}
           />
         </div>
         {history.loadingOlder && (
@@ -161,13 +187,31 @@ export function ChatView({ roomId }: { roomId: string }) {
       <div className="sr-only" aria-live="polite" aria-atomic="true">
         {announcement}
       </div>
+      {notice && (
+        <p className="chat-notice" data-testid="chat-notice" aria-hidden="true">
+          {notice}
+        </p>
+      )}
       <Composer
+        roomId={roomId}
         name={name}
         draft={draft}
         onDraft={setDraft}
-        onSend={(content) => {
+        blockedNote={
+          actions.blocked === 'byMe' ? (
+            <>
+              <span>You blocked {name}. Neither of you can send messages.</span>
+              <button type="button" className="btn btn-secondary btn-small" onClick={actions.unblock} data-testid="unblock-button">
+                Unblock
+              </button>
+            </>
+          ) : actions.blocked === 'byThem' ? (
+            <span>You can no longer send messages in this chat.</span>
+          ) : undefined
+        }
+        onSend={(content, attachments) => {
           scroll.toBottom();
-          outbox.send(content);
+          outbox.send(content, attachments);
           setDraft('');
           lastTypingSent.current = 0;
         }}
@@ -178,6 +222,8 @@ export function ChatView({ roomId }: { roomId: string }) {
           connection.publish(`/pub/room/${roomId}/typing`, {});
         }}
       />
+      <PhotoViewer photo={viewing} onClose={() => setViewing(null)} />
+      {actions.dialogs}
     </div>
   );
 }

@@ -7,6 +7,7 @@ import Link from 'next/link';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { counterpartName, useChat } from '../_lib/chat-context';
 import { productById } from '../_lib/catalogue';
+import { previewOf } from '../_lib/chat-types';
 import { useNotificationPermission } from '../_lib/notifications';
 import { Avatar } from './avatar';
 import { formatListTime } from './format';
@@ -95,6 +96,19 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
                   <span className="room-main">
                     <span className="room-top">
                       <span className="room-name">{name}</span>
+                      {room.muted && (
+                        <span className="room-muted" title="Muted" data-testid="room-muted">
+                          <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+                            <path fill="currentColor" d="M3 9h4l5-4v14l-5-4H3zm13.6 0L15 10.6l1.4 1.4-1.4 1.4 1.6 1.6 1.4-1.4 1.4 1.4L21 13.4 19.4 12l1.4-1.4L19.4 9l-1.4 1.4z" />
+                          </svg>
+                          <span className="sr-only">, muted</span>
+                        </span>
+                      )}
+                      {room.blocked && room.blocked !== 'none' && (
+                        <span className="room-blocked" data-testid="room-blocked">
+                          Blocked
+                        </span>
+                      )}
                       {last && (
                         <time className="room-time" dateTime={last.createdAt}>
                           {formatListTime(last.createdAt)}
@@ -104,7 +118,7 @@ export function RoomList({ activeRoomId }: { activeRoomId: string | null }) {
                     <span className="room-product">{product?.title ?? room.productId}</span>
                     <span className="room-bottom">
                       <span className="room-preview">
-                        {last ? `${last.senderId === me.id ? 'You: ' : ''}${last.content}` : <em>No messages yet</em>}
+                        {last ? `${last.senderId === me.id ? 'You: ' : ''}${previewOf(last)}` : <em>No messages yet</em>}
                       </span>
                       <UnreadBadge count={unread} testId="unread-badge" />
                     </span>

@@ -9,7 +9,7 @@
  */
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
-import { asRoomEvent, asSendError, idGreater, type Room, type RoomEvent, type SendErrorEvent } from './chat-types';
+import { asDeleted, asRoomEvent, asSendError, idGreater, type Room, type RoomEvent, type SendErrorEvent } from './chat-types';
 import { notifyIfHidden } from './notifications';
 import { useTRPC } from './trpc';
 import { useStomp, useStompSubscription, type ConnectionStatus, type StompConnection } from './use-stomp';
@@ -37,6 +37,10 @@ interface ChatContextValue {
   /** the room shown in the chat view: its new messages are read, not unread */
   setOpenRoom(roomId: string | null): void;
   onSendError(listener: (e: SendErrorEvent) => void): () => void;
+  /** changes one room wherever it is cached (list and view); the update returns null for "no change" */
+  updateRoom(roomId: string, update: (room: Room) => Room | null): boolean;
+  /** takes a room off the list (left): it comes back with its next message */
+  dropRoom(roomId: string): void;
 }
 
 const ChatContext = createContext<ChatContextValue | null>(null);
@@ -118,6 +122,9 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
             return { ...r, counterpart: { ...r.counterpart, lastReadMessageId: ev.messageId } };
           });
           break;
+        case 'deleted':
+          known = updateRoom(ev.roomId, (r) => (r.lastMessage?.id === ev.messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null));
+          break;
         case 'presence':
           known = updateRoom(ev.roomId, (r) =>
             r.counterpart.id === ev.userId ? { ...r, counterpart: { ...r.counterpart, online: ev.online } } : null,
@@ -179,6 +186,15 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
     return (res.data?.pages ?? []).flatMap((p) => p.rooms.map((r) => r.id)).filter((id) => !listed.has(id));
   }, [hasNextPage, isFetchingNextPage, fetchNextPage, queryClient, listKey]);
 
+  const dropRoom = useCallback(
+    (roomId: string) => {
+      queryClient.setQueryData(listKey, (old) =>
+        old ? { ...old, pages: old.pages.map((page) => ({ ...page, rooms: page.rooms.filter((r) => r.id !== roomId) })) } : old,
+      );
+    },
+    [queryClient, listKey],
+  );
+
   const onSendError = useCallback((listener: (e: SendErrorEvent) => void) => {
     errorListeners.current.add(listener);
     return () => void errorListeners.current.delete(listener);
@@ -199,8 +215,10 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
       totalUnread,
       setOpenRoom,
       onSendError,
+      updateRoom,
+      dropRoom,
     }),
-    [me, connection, status, generation, rooms, list.error, list.isFetchNextPageError, hasNextPage, isFetchingNextPage, loadOlderRooms, totalUnread, setOpenRoom, onSendError],
+    [me, connection, status, generation, rooms, list.error, list.isFetchNextPageError, hasNextPage, isFetchingNextPage, loadOlderRooms, totalUnread, setOpenRoom, onSendError, updateRoom, dropRoom],
   );
   return <ChatContext.Provider value={value}>{children}</ChatContext.Provider>;
 }

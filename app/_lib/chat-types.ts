@@ -8,16 +8,36 @@ import type { AppRouter } from '../../server/trpc/root';
 type Outputs = inferRouterOutputs<AppRouter>;
 type Inputs = inferRouterInputs<AppRouter>;
 
-export type Room = Outputs['rooms']['get'];
+/** an image on a message (docs/contract.md, "Photos, block, report, leave, mute, delete") */
+export interface Attachment {
+  id: string;
+  contentType: string;
+  width: number;
+  height: number;
+  url: string;
+  thumbUrl: string;
+}
+/** who blocks whom in a room, as `rooms.get`/`rooms.list` say it */
+export type BlockState = 'none' | 'byMe' | 'byThem';
+
+// the fields of the photo/block/mute/delete features are optional here: a server without them
+// (or an older cached answer) simply has none
+export type Room = Outputs['rooms']['get'] & { blocked?: BlockState; muted?: boolean };
 export type RoomList = Outputs['rooms']['list'];
-export type ChatMessage = Outputs['history']['list']['messages'][number];
+export type ChatMessage = Outputs['history']['list']['messages'][number] & { attachments?: Attachment[]; deleted?: boolean };
+/** a message its sender deleted: it shows as "Message deleted" wherever it was shown */
+export interface DeletedEvent {
+  type: 'deleted';
+  roomId: string;
+  messageId: string;
+}
 export type Inquiry = Outputs['inquiries']['mine'][number];
 export type InquiryInput = Inputs['inquiries']['create'];
 
 // the event shapes are the server's own (type-only import: nothing of the server is bundled)
 export type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
 import type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
-export type RoomEvent = ChatMessage | ReadEvent | TypingEvent | PresenceEvent;
+export type RoomEvent = ChatMessage | ReadEvent | TypingEvent | PresenceEvent | DeletedEvent;
 
 const str = (v: unknown): v is string => typeof v === 'string';
 
@@ -34,6 +54,8 @@ export function asRoomEvent(body: unknown): RoomEvent | null {
       return str(b.userId) ? (b as unknown as TypingEvent) : null;
     case 'presence':
       return str(b.userId) && typeof b.online === 'boolean' ? (b as unknown as PresenceEvent) : null;
+    case 'deleted':
+      return str(b.messageId) ? (b as unknown as DeletedEvent) : null;
     default:
       return null;
   }
@@ -43,6 +65,21 @@ export function asSendError(body: unknown): SendErrorEvent | null {
   if (!body || typeof body !== 'object') return null;
   const b = body as Record<string, unknown>;
   return b.type === 'error' && str(b.message) ? (b as unknown as SendErrorEvent) : null;
+}
+
+/** what a room list shows for a message: its text, or what stands in for it */
+export function previewOf(m: Pick<ChatMessage, 'content' | 'attachments' | 'deleted'>): string {
+  if (m.deleted) return 'Message deleted';
+  const text = m.content.trim();
+  if (text) return text;
+  const photos = m.attachments?.length ?? 0;
+  if (photos > 1) return `${photos} photos`;
+  return photos === 1 ? 'Photo' : '';
+}
+
+/** a message with its content gone and its attachments dropped, as the server stores a deleted one */
+export function asDeleted<T extends { content: string }>(m: T): T & { deleted: true; attachments: Attachment[] } {
+  return { ...m, deleted: true, content: '', attachments: [] };
 }
 
 /** message ids are decimal strings of a growing integer: compare them as numbers */

@@ -5,7 +5,7 @@
  * notification per room at a time (`tag`), clicking it brings the tab to that room.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { ChatMessage, Room } from './chat-types';
+import { previewOf, type ChatMessage, type Room } from './chat-types';
 
 export type NotificationPermissionState = NotificationPermission | 'unsupported';
 
@@ -14,10 +14,12 @@ function supported(): boolean {
 }
 
 export function notifyIfHidden(m: ChatMessage, room: Room | undefined): void {
-  if (!supported() || Notification.permission !== 'granted' || document.visibilityState !== 'hidden') return;
+  // a muted room stays quiet here as it does for the push service
+  if (!supported() || Notification.permission !== 'granted' || document.visibilityState !== 'hidden' || room?.muted) return;
   const from = room ? room.counterpart.name || room.counterpart.id : 'New message';
   const title = from.charAt(0).toUpperCase() + from.slice(1);
-  const body = m.content.length > 140 ? `${m.content.slice(0, 139)}…` : m.content;
+  const text = previewOf(m);
+  const body = text.length > 140 ? `${text.slice(0, 139)}…` : text;
   try {
     const n = new Notification(title, { body, tag: `room-${m.roomId}` });
     n.onclick = () => {

@@ -13,11 +13,15 @@
  * stored after all and shows as what the server says. A receipt of an older attempt never
  * turns a failed message into "sent".
  */
+import type { Attachment } from './chat-types';
+
 export type OutboxStatus = 'sending' | 'sent' | 'failed';
 
 export interface PendingMessage {
   clientMsgId: string;
   content: string;
+  /** photos uploaded for it, sent by id */
+  attachments?: Attachment[];
   createdAt: string;
   status: OutboxStatus;
   error?: string;
@@ -25,8 +29,15 @@ export interface PendingMessage {
   attempt: number;
 }
 
-export function enqueue(outbox: readonly PendingMessage[], clientMsgId: string, content: string, now = new Date()): PendingMessage[] {
-  return [...outbox, { clientMsgId, content, createdAt: now.toISOString(), status: 'sending', attempt: 1 }];
+export function enqueue(outbox: readonly PendingMessage[], clientMsgId: string, content: string, now = new Date(), attachments: Attachment[] = []): PendingMessage[] {
+  const photos = attachments.length > 0 ? { attachments } : {};
+  return [...outbox, { clientMsgId, content, ...photos, createdAt: now.toISOString(), status: 'sending', attempt: 1 }];
+}
+
+/** the SEND body of a pending message: photos go by id, and only when there are any */
+export function sendBody(p: PendingMessage): { content: string; clientMsgId: string; attachments?: string[] } {
+  const body = { content: p.content, clientMsgId: p.clientMsgId };
+  return p.attachments?.length ? { ...body, attachments: p.attachments.map((a) => a.id) } : body;
 }
 
 /** the server's messages (history page, resync, live event): ours among them leave the outbox */

@@ -12,6 +12,7 @@ import type { ConnectionStatus } from '../../_lib/use-stomp';
 import { Avatar } from '../avatar';
 import { formatLastSeen } from '../format';
 import { ProductIcon } from '../product-icon';
+import { RoomMenu, type RoomAction } from './room-menu';
 
 export function presenceLabel(status: ConnectionStatus, online: boolean | null, lastSeen: string | null): { text: string; state: 'online' | 'offline' | 'unknown' } {
   // while this page is not connected it cannot know: short, so the header keeps its height
@@ -20,7 +21,7 @@ export function presenceLabel(status: ConnectionStatus, online: boolean | null, 
   return { text: lastSeen ? `Last seen ${formatLastSeen(lastSeen)}` : 'Offline', state: 'offline' };
 }
 
-export function ChatHeader({ room, status, lastSeen }: { room: Room | undefined; status: ConnectionStatus; lastSeen: string | null }) {
+export function ChatHeader({ room, status, lastSeen, onAction }: { room: Room | undefined; status: ConnectionStatus; lastSeen: string | null; onAction(action: RoomAction): void }) {
   const name = room ? counterpartName(room) : '';
   const product = room ? productById(room.productId) : undefined;
   const presence = room ? presenceLabel(status, room.counterpart.online, lastSeen) : null;
@@ -40,6 +41,14 @@ export function ChatHeader({ room, status, lastSeen }: { room: Room | undefined;
               </span>
               <span aria-hidden="true"> · </span>
               <span>{room.role === 'buyer' ? 'Seller' : 'Buyer'}</span>
+              {room.blocked && room.blocked !== 'none' && (
+                <>
+                  <span aria-hidden="true"> · </span>
+                  <span className="status-blocked" data-testid="header-blocked">
+                    Blocked
+                  </span>
+                </>
+              )}
             </p>
           </div>
           <Link
@@ -58,6 +67,7 @@ export function ChatHeader({ room, status, lastSeen }: { room: Room | undefined;
               {product && <span className="chat-product-price">{formatPrice(product.price)}</span>}
             </span>
           </Link>
+          <RoomMenu room={room} onAction={onAction} />
         </>
       ) : (
         <div className="chat-header-main">

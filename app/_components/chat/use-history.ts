@@ -8,7 +8,7 @@
  * between; messages are kept by id, so a message that comes both ways shows once.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { asRoomEvent, idGreater, type ChatMessage, type Room, type RoomEvent } from '../../_lib/chat-types';
+import { asDeleted, asRoomEvent, idGreater, type ChatMessage, type Room, type RoomEvent } from '../../_lib/chat-types';
 import { useTRPCClient } from '../../_lib/trpc';
 import { useStompSubscription, type StompConnection } from '../../_lib/use-stomp';
 
@@ -30,7 +30,7 @@ export interface HistoryOptions {
   /** every batch of stored messages (pages, live, resync): the outbox reconciles with it */
   onStored(messages: ChatMessage[]): void;
   /** other live events of this room (read marks, typing, presence) */
-  onEvent(ev: Exclude<RoomEvent, ChatMessage>): void;
+  onEvent(ev: Exclude<RoomEvent, ChatMessage | { type: 'deleted' }>): void;
   /** a live message from the other side */
   onIncoming(m: ChatMessage): void;
   /** called just before older messages are put above the ones shown */
@@ -60,7 +60,9 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
       const map = new Map(prev.map((m) => [m.id, m]));
       let changed = false;
       for (const m of incoming) {
-        if (!map.has(m.id)) {
+        const held = map.get(m.id);
+        // a message is only ever replaced by its tombstone (deleted since we got it)
+        if (!held || (m.deleted && !held.deleted)) {
           map.set(m.id, m);
           changed = true;
         }
@@ -68,6 +70,11 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
       return changed ? [...map.values()].sort(byId) : prev;
     });
     callbacks.current.onStored(incoming);
+  }, []);
+
+  /** the sender deleted a message: it stays in its place as "Message deleted" */
+  const markDeleted = useCallback((messageId: string) => {
+    setMessages((prev) => (prev.some((m) => m.id === messageId && !m.deleted) ? prev.map((m) => (m.id === messageId ? asDeleted(m) : m)) : prev));
   }, []);
 
   const started = useRef(false);
@@ -133,6 +140,8 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
       if (ev.type === 'message') {
         if (ev.senderId !== meId) callbacks.current.onIncoming(ev);
         merge([ev]);
+      } else if (ev.type === 'deleted') {
+        markDeleted(ev.messageId);
       } else {
         callbacks.current.onEvent(ev);
       }
@@ -140,5 +149,5 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
     () => ({ 'x-since': newestId.current ?? '0' }),
   );
 
-  return { messages, loaded, loadError, olderCursor, loadingOlder, firstUnreadId, retryFirstPage, loadOlder };
+  return { messages, loaded, loadError, olderCursor, loadingOlder, firstUnreadId, retryFirstPage, loadOlder, markDeleted };
 }

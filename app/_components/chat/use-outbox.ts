@@ -7,7 +7,7 @@
  * nothing that was written.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ChatMessage } from '../../_lib/chat-types';
+import type { Attachment, ChatMessage } from '../../_lib/chat-types';
 import { useChat } from '../../_lib/chat-context';
 import {
   dueForResend,
@@ -17,6 +17,7 @@ import {
   reconcile,
   rejected,
   retried,
+  sendBody,
   timedOut,
   type PendingMessage,
 } from '../../_lib/outbox';
@@ -40,7 +41,7 @@ export function useOutbox(roomId: string) {
   const transmit = useCallback(
     (p: PendingMessage) => {
       const receipt = `msg-${p.clientMsgId}-${p.attempt}`;
-      const sent = connection.publishWithReceipt(`/pub/room/${roomId}/message`, { content: p.content, clientMsgId: p.clientMsgId }, receipt, () =>
+      const sent = connection.publishWithReceipt(`/pub/room/${roomId}/message`, sendBody(p), receipt, () =>
         apply((o) => receiptArrived(o, p.clientMsgId, p.attempt)),
       );
       if (!sent) return; // stays "sending"; goes out after the reconnect
@@ -52,9 +53,9 @@ export function useOutbox(roomId: string) {
   );
 
   const send = useCallback(
-    (content: string) => {
+    (content: string, attachments: Attachment[] = []) => {
       const clientMsgId = newClientMsgId();
-      const next = enqueue(pendingRef.current, clientMsgId, content);
+      const next = enqueue(pendingRef.current, clientMsgId, content, new Date(), attachments);
       pendingRef.current = next;
       setPendingState(next);
       transmit(next[next.length - 1]!);
@@ -80,7 +81,7 @@ export function useOutbox(roomId: string) {
     () =>
       onSendError((e) => {
         if (!e.clientMsgId) return;
-        const reason = e.code === 'TOO_MANY_REQUESTS' ? 'Sending too fast' : e.message || 'Not delivered';
+        const reason = e.code === 'TOO_MANY_REQUESTS' ? 'Sending too fast' : e.code === 'BLOCKED' ? 'Not delivered: this chat is blocked' : e.message || 'Not delivered';
         apply((o) => rejected(o, e.clientMsgId!, reason));
       }),
     [onSendError, apply],

@@ -1,0 +1,115 @@
+/**
+ * The page's calls for photos, block, report, leave, mute and delete: photo uploads over
+ * XMLHttpRequest (fetch reports no upload progress) and the tRPC procedures of those features
+ * as plain-JSON calls, exactly as docs/contract.md names and shapes them. Both ride on the
+ * session cookie, like the rest of the page.
+ */
+import type { Attachment } from './chat-types';
+
+/** what `POST /api/uploads` answers */
+export interface UploadedPhoto extends Attachment {
+  bytes: number;
+}
+
+export const MAX_PHOTOS = 4;
+export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** the files of a paste, a drop or the file picker that can become photos, and how many fit */
+export function pickPhotos<T extends { type: string }>(files: readonly T[], alreadyAttached: number): { accepted: T[]; refused: number; overLimit: number } {
+  const images = files.filter((f) => f.type === '' || (PHOTO_TYPES as readonly string[]).includes(f.type));
+  const room = Math.max(0, MAX_PHOTOS - alreadyAttached);
+  return { accepted: images.slice(0, room), refused: files.length - images.length, overLimit: Math.max(0, images.length - room) };
+}
+
+/** a readable sentence for a refused upload, from its HTTP status and JSON body */
+export function uploadErrorMessage(status: number, body: unknown): string {
+  const msg = body && typeof body === 'object' ? (body as { message?: unknown; error?: { message?: unknown } }) : {};
+  const said = typeof msg.message === 'string' ? msg.message : typeof msg.error?.message === 'string' ? msg.error.message : null;
+  if (status === 413) return said ?? 'This photo is too large.';
+  if (status === 401) return 'Your session ended: sign in again.';
+  if (status === 403) return 'You cannot send photos in this chat.';
+  if (status === 0) return 'No connection: the photo was not sent.';
+  return said ?? 'This file could not be used as a photo.';
+}
+
+/** uploads one photo into a room; `onProgress` gets 0..1 as the bytes leave the browser */
+export function uploadPhoto(roomId: string, file: Blob, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<UploadedPhoto> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/uploads?roomId=${encodeURIComponent(roomId)}`);
+    xhr.withCredentials = true;
+    xhr.responseType = 'json';
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300 && xhr.response && typeof xhr.response === 'object') {
+        onProgress(1);
+        resolve(xhr.response as UploadedPhoto);
+      } else {
+        reject(new ApiError(uploadErrorMessage(xhr.status, xhr.response), 'UPLOAD_REFUSED', xhr.status));
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(uploadErrorMessage(0, null), 'NETWORK', 0));
+    xhr.onabort = () => reject(new ApiError('Upload cancelled', 'ABORTED', 0));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    const form = new FormData();
+    form.append('file', file, file instanceof File ? file.name : 'photo');
+    xhr.send(form);
+  });
+}
+
+/** a tRPC mutation as plain JSON (`POST /api/trpc/<procedure>`), answered with its data */
+async function mutate<T>(procedure: string, input: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/trpc/${procedure}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(input),
+    });
+  } catch {
+    throw new ApiError('No connection: try again.', 'NETWORK', 0);
+  }
+  const body = (await res.json().catch(() => null)) as { result?: { data?: T }; error?: { message?: string; data?: { code?: string } } } | null;
+  if (!res.ok || !body || body.error) {
+    throw new ApiError(body?.error?.message ?? `The server answered ${res.status}`, body?.error?.data?.code ?? 'INTERNAL_SERVER_ERROR', res.status);
+  }
+  return body.result?.data as T;
+}
+
+export const REPORT_REASONS = [
+  { value: 'spam', label: 'Spam or advertising' },
+  { value: 'scam', label: 'Scam or fraud' },
+  { value: 'abuse', label: 'Abusive or offensive' },
+  { value: 'prohibited', label: 'Prohibited item' },
+  { value: 'other', label: 'Something else' },
+] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number]['value'];
+
+export const socialApi = {
+  block: (roomId: string) => mutate<unknown>('rooms.block', { roomId }),
+  unblock: (roomId: string) => mutate<unknown>('rooms.unblock', { roomId }),
+  leave: (roomId: string) => mutate<unknown>('rooms.leave', { roomId }),
+  mute: (roomId: string, muted: boolean) => mutate<unknown>('rooms.mute', { roomId, muted }),
+  report: (input: { roomId: string; messageId?: string; reason: ReportReason; note?: string }) => mutate<unknown>('reports.create', input),
+  deleteMessage: (roomId: string, messageId: string) => mutate<unknown>('history.delete', { roomId, messageId }),
+};
+
+/** the window in which a sender may delete their message (the server's default; it decides) */
+export const DELETE_WINDOW_MS = 10 * 60_000;
+
+export function canDelete(m: { senderId: string; createdAt: string; deleted?: boolean }, meId: string, now = Date.now()): boolean {
+  return m.senderId === meId && !m.deleted && now - new Date(m.createdAt).getTime() < DELETE_WINDOW_MS;
+}
