@@ -91,9 +91,9 @@ async function mutate<T>(procedure: string, input: unknown): Promise<T> {
 
 export const REPORT_REASONS = [
   { value: 'spam', label: 'Spam or advertising' },
-  { value: 'scam', label: 'Scam or fraud' },
+  { value: 'fraud', label: 'Scam or fraud' },
   { value: 'abuse', label: 'Abusive or offensive' },
-  { value: 'prohibited', label: 'Prohibited item' },
+  { value: 'inappropriate', label: 'Inappropriate or prohibited item' },
   { value: 'other', label: 'Something else' },
 ] as const;
 export type ReportReason = (typeof REPORT_REASONS)[number]['value'];

@@ -33,7 +33,8 @@ export function PhotoViewer({ photo, onClose }: { photo: Attachment | null; onCl
     if (!d || !photo) return;
     if (!d.open) d.showModal();
     // the back button closes the viewer rather than leaving the chat
-    window.history.pushState({ photoViewer: true }, '');
+    // (keeping the router's own state in the entry, so Next.js treats it as this same page)
+    window.history.pushState({ ...(window.history.state as object | null), photoViewer: true }, '');
     let closedByBack = false;
     const onPop = () => {
       closedByBack = true;
