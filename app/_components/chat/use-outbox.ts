@@ -28,7 +28,7 @@ const RECEIPT_TIMEOUT_MS = 15_000;
 const outboxes = new Map<string, readonly PendingMessage[]>();
 
 export function useOutbox(roomId: string) {
-  const { me, connection, status, generation, onSendError } = useChat();
+  const { me, connection, status, generation, onSendError, updateRoom } = useChat();
   const [pending, setPendingState] = useState<readonly PendingMessage[]>(() => outboxes.get(roomId) ?? []);
   const pendingRef = useRef(pending);
   useLayoutEffect(() => {
@@ -81,10 +81,13 @@ export function useOutbox(roomId: string) {
     () =>
       onSendError((e) => {
         if (!e.clientMsgId) return;
+        // the other side blocked this chat since it was opened: the composer says so from now on
+        if (e.code === 'BLOCKED' && pendingRef.current.some((p) => p.clientMsgId === e.clientMsgId))
+          updateRoom(roomId, (r) => (r.blocked === 'byMe' || r.blocked === 'byThem' ? null : { ...r, blocked: 'byThem' }));
         const reason = e.code === 'TOO_MANY_REQUESTS' ? 'Sending too fast' : e.code === 'BLOCKED' ? 'Not delivered: this chat is blocked' : e.message || 'Not delivered';
         apply((o) => rejected(o, e.clientMsgId!, reason));
       }),
-    [onSendError, apply],
+    [onSendError, apply, updateRoom, roomId],
   );
 
   // after a reconnect: what never got its receipt goes out again, in the order it was written
