@@ -6,7 +6,7 @@
  * and the type checks at the bottom keep them equal to the TypeScript types the server emits.
  */
 import { z } from 'zod';
-import type { OfflineNotification, RoomEnvelope } from '../bus/room-bus.js';
+import type { ModerationReport, OfflineNotification, RoomEnvelope } from '../bus/room-bus.js';
 import type { AttachmentView, DeletedEvent, MessageEvent, PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../shared/events.js';
 import type { RoomView } from './rooms.js';
 
@@ -96,6 +96,21 @@ export const roomViewSchema = z.object({
   muted: z.boolean().describe('the caller gets no push notifications for this room'),
 });
 
+export const moderationReportSchema = z
+  .object({
+    id: decimalId,
+    roomId: roomUuid,
+    productId: z.string(),
+    reporterId: z.string(),
+    reportedUserId: z.string().describe("the reporter's counterpart in the room"),
+    messageId: decimalId.nullable().describe('the reported message, or null for a report of the user'),
+    messageContent: z.string().nullable().describe("the reported message's text when it was reported"),
+    reason: z.enum(['spam', 'fraud', 'abuse', 'inappropriate', 'other']).or(z.string()),
+    note: z.string().nullable(),
+    createdAt: isoTime,
+  })
+  .describe('a stored report, for the moderation service');
+
 export const offlineNotificationSchema = z
   .object({
     recipientId: z.string(),
@@ -135,5 +150,6 @@ export type EventSchemasMatch = [
   Assert<Equals<z.infer<typeof sendErrorEventSchema>, SendErrorEvent>>,
   Assert<Equals<z.infer<typeof roomViewSchema>, RoomView>>,
   Assert<Equals<z.infer<typeof offlineNotificationSchema>, OfflineNotification>>,
+  Assert<Equals<z.infer<typeof moderationReportSchema>, ModerationReport>>,
   Assert<Equals<z.infer<typeof roomEnvelopeSchema>, RoomEnvelope>>,
 ];
