@@ -19,6 +19,8 @@ import { createMetricsRoute } from './http/metrics-route.js';
 import { isWebSocketUpgrade, PlainUpgrades } from './http/plain-upgrade.js';
 import type { Logger } from './logger.js';
 import { InquiryService } from './inquiries/service.js';
+import { ReportService } from './reports/service.js';
+import { UrlSigner } from './uploads/signed-urls.js';
 import { FileMailTransport, SmtpMailTransport, type MailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import type { Presence } from './presence/presence.js';
@@ -54,6 +56,7 @@ export interface Service {
   presence: Presence;
   mail: MailTransport;
   inquiries: InquiryService;
+  reports: ReportService;
   logger: Logger;
   /** Prometheus metrics; transports mounted later register their counts here */
   metrics: Metrics;
@@ -117,7 +120,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger: logger.child({ module: 'chat' }),
       instanceId: env.INSTANCE_ID,
       metrics,
+      // the same key and TTL as the upload routes, so message photos get URLs those routes accept
+      urls: new UrlSigner(env.AUTH_SECRET, env.UPLOAD_URL_TTL_SECONDS),
+      deleteWindowSeconds: env.MESSAGE_DELETE_WINDOW_SECONDS,
     });
+    const reports = new ReportService({ db: database.db, chat, bus, logger: logger.child({ module: 'reports' }) });
     closers.push({ name: 'chat', close: () => chat.close() });
 
     // the user service's account events (one consumer group shared by all instances)
@@ -229,6 +236,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       presence,
       mail,
       inquiries,
+      reports,
       logger,
       metrics,
       cookieAuth,

@@ -106,6 +106,8 @@ const schema = z.object({
   UPLOAD_MAX_PIXELS: positiveInt.default(40_000_000),
   /** how long signed image URLs stay valid at least (they are valid up to twice as long) */
   UPLOAD_URL_TTL_SECONDS: positiveInt.default(3600),
+  /** how long after sending a sender may still delete their message */
+  MESSAGE_DELETE_WINDOW_SECONDS: positiveInt.default(600),
   /** S3-compatible storage for photos; set the bucket to use it */
   S3_BUCKET: z
     .string()

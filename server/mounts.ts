@@ -84,6 +84,7 @@ function trpcMount(service: Service): Mount {
     {
       chat: service.chat,
       inquiries: service.inquiries,
+      reports: service.reports,
       tokens: service.tokens,
       authenticator: service.auth,
       socketTokenTtlSeconds: service.env.SOCKET_TOKEN_TTL_SECONDS,

@@ -123,7 +123,7 @@ export function ChatProvider({ me, children }: { me: Me; children: ReactNode }) 
           });
           break;
         case 'deleted':
-          known = updateRoom(ev.roomId, (r) => (r.lastMessage?.id === ev.messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null));
+          known = updateRoom(ev.roomId, (r) => (r.lastMessage && r.lastMessage.id === ev.messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null));
           break;
         case 'presence':
           known = updateRoom(ev.roomId, (r) =>

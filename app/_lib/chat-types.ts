@@ -8,35 +8,23 @@ import type { AppRouter } from '../../server/trpc/root';
 type Outputs = inferRouterOutputs<AppRouter>;
 type Inputs = inferRouterInputs<AppRouter>;
 
-/** an image on a message (docs/contract.md, "Photos, block, report, leave, mute, delete") */
-export interface Attachment {
-  id: string;
-  contentType: string;
-  width: number;
-  height: number;
-  url: string;
-  thumbUrl: string;
-}
-/** who blocks whom in a room, as `rooms.get`/`rooms.list` say it */
-export type BlockState = 'none' | 'byMe' | 'byThem';
-
-// the fields of the photo/block/mute/delete features are optional here: a server without them
-// (or an older cached answer) simply has none
-export type Room = Outputs['rooms']['get'] & { blocked?: BlockState; muted?: boolean };
+export type Room = Outputs['rooms']['get'];
 export type RoomList = Outputs['rooms']['list'];
-export type ChatMessage = Outputs['history']['list']['messages'][number] & { attachments?: Attachment[]; deleted?: boolean };
-/** a message its sender deleted: it shows as "Message deleted" wherever it was shown */
-export interface DeletedEvent {
-  type: 'deleted';
-  roomId: string;
-  messageId: string;
-}
+export type ChatMessage = Outputs['history']['list']['messages'][number];
+/** an image on a message (docs/contract.md, "Photos, block, report, leave, mute, delete") */
+export type Attachment = ChatMessage['attachments'][number];
+/** who blocks whom in a room, as `rooms.get`/`rooms.list` say it */
+export type BlockState = Room['blocked'];
+/** the reasons `reports.create` accepts */
+export type ReportReason = Inputs['reports']['create']['reason'];
 export type Inquiry = Outputs['inquiries']['mine'][number];
 export type InquiryInput = Inputs['inquiries']['create'];
 
 // the event shapes are the server's own (type-only import: nothing of the server is bundled)
 export type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
+export type { DeletedEvent } from '../../server/shared/events';
 import type { PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../../server/chat/events';
+import type { DeletedEvent } from '../../server/shared/events';
 export type RoomEvent = ChatMessage | ReadEvent | TypingEvent | PresenceEvent | DeletedEvent;
 
 const str = (v: unknown): v is string => typeof v === 'string';
@@ -68,7 +56,7 @@ export function asSendError(body: unknown): SendErrorEvent | null {
 }
 
 /** what a room list shows for a message: its text, or what stands in for it */
-export function previewOf(m: Pick<ChatMessage, 'content' | 'attachments' | 'deleted'>): string {
+export function previewOf(m: { content: string; attachments?: readonly unknown[]; deleted?: boolean }): string {
   if (m.deleted) return 'Message deleted';
   const text = m.content.trim();
   if (text) return text;

@@ -4,7 +4,9 @@
  * as plain-JSON calls, exactly as docs/contract.md names and shapes them. Both ride on the
  * session cookie, like the rest of the page.
  */
-import type { Attachment } from './chat-types';
+import type { Attachment, ReportReason } from './chat-types';
+
+export type { ReportReason } from './chat-types';
 
 /** what `POST /api/uploads` answers */
 export interface UploadedPhoto extends Attachment {
@@ -89,14 +91,16 @@ async function mutate<T>(procedure: string, input: unknown): Promise<T> {
   return body.result?.data as T;
 }
 
-export const REPORT_REASONS = [
+export const REPORT_REASONS: ReadonlyArray<{ value: ReportReason; label: string }> = [
   { value: 'spam', label: 'Spam or advertising' },
   { value: 'fraud', label: 'Scam or fraud' },
   { value: 'abuse', label: 'Abusive or offensive' },
   { value: 'inappropriate', label: 'Inappropriate or prohibited item' },
   { value: 'other', label: 'Something else' },
-] as const;
-export type ReportReason = (typeof REPORT_REASONS)[number]['value'];
+];
+// every reason the server accepts has a label here (a new one fails the typecheck until it has)
+type Unlabelled = Exclude<ReportReason, (typeof REPORT_REASONS)[number]['value']>;
+export const everyReasonLabelled: [Unlabelled] extends [never] ? true : Unlabelled = true;
 
 export const socialApi = {
   block: (roomId: string) => mutate<unknown>('rooms.block', { roomId }),

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { userDeleteObject, userUpdateObject } from '../../server/bus/account-events.js';
 import { chatErrorCodes } from '../../server/shared/errors.js';
-import { messageEventSchema, offlineNotificationSchema, roomEnvelopeSchema, roomEventSchema, sendErrorEventSchema } from '../../server/chat/event-schemas.js';
+import { messageEventSchema, moderationReportSchema, offlineNotificationSchema, roomEnvelopeSchema, roomEventSchema, sendErrorEventSchema } from '../../server/chat/event-schemas.js';
 import { joinInput, readInput, roomInput, sendInput } from '../../server/transports/socketio.js';
 import { STOMP_ERRORS } from '../../server/stomp/errors.js';
 import { EXAMPLE, exampleMessage, jsonSchema, type JsonSchema } from './schema.js';
@@ -82,6 +82,28 @@ const kafkaMessages = {
       },
     ],
   },
+  moderationReport: {
+    name: 'moderationReport',
+    title: 'for the moderation service, keyed by room id',
+    payload: schema(moderationReportSchema),
+    examples: [
+      {
+        name: 'spam',
+        payload: {
+          id: '1',
+          roomId: EXAMPLE.roomId,
+          productId: EXAMPLE.productId,
+          reporterId: EXAMPLE.seller,
+          reportedUserId: EXAMPLE.buyer,
+          messageId: '1',
+          messageContent: exampleMessage.content,
+          reason: 'spam',
+          note: 'sends the same link to every seller',
+          createdAt: EXAMPLE.time,
+        },
+      },
+    ],
+  },
   userUpdate: {
     name: 'userUpdate',
     title: "an account's email changed: an id equal to the old email is re-keyed, profiles with it get the new one",
@@ -103,12 +125,17 @@ const kafkaMessages = {
 
 /** STOMP destinations: channel key → address, messages, the service's action */
 const stompDestinations: Record<string, { address: string; messages: Record<string, unknown>; action: 'send' | 'receive'; summary: string; reply?: boolean }> = {
-  room: { address: '/sub/chat/room/{roomId}', messages: { message: stompEvents.message, read: stompEvents.read, typing: stompEvents.typing, presence: stompEvents.presence }, action: 'send', summary: 'room events to the members subscribed' },
+  room: {
+    address: '/sub/chat/room/{roomId}',
+    messages: { message: stompEvents.message, read: stompEvents.read, typing: stompEvents.typing, presence: stompEvents.presence, deleted: stompEvents.deleted },
+    action: 'send',
+    summary: 'room events to the members subscribed',
+  },
   userEvents: {
     address: '/user/queue/events',
-    messages: { message: stompEvents.message, read: stompEvents.read, presence: stompEvents.presence },
+    messages: { message: stompEvents.message, read: stompEvents.read, presence: stompEvents.presence, deleted: stompEvents.deleted },
     action: 'send',
-    summary: "the caller's events from all their rooms (room lists, badges): messages, read marks, presence; not typing",
+    summary: "the caller's events from all their rooms (room lists, badges): messages, read marks, presence, deletions; not typing",
   },
   userErrors: { address: '/user/queue/errors', messages: { sendError: stompEvents.sendError }, action: 'send', summary: "rejections of the caller's SENDs, naming receipt and clientMsgId" },
   roomMessage: { address: '/pub/room/{roomId}/message', messages: { sendMessage: sends.sendMessage }, action: 'receive', summary: 'send a message', reply: true },
@@ -159,6 +186,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
   const kafka: Array<[string, string, keyof typeof kafkaMessages, 'send' | 'receive', string]> = [
     ['roomEvents', 'chat.room-events', 'roomEnvelope', 'send', 'every room event, keyed by room id; every instance consumes all (its own group) and delivers to local subscribers'],
     ['notifications', 'chat.notifications', 'offlineNotification', 'send', 'a message for a recipient with no live session, keyed by recipient id'],
+    ['reports', 'chat.reports', 'moderationReport', 'send', "a member's report of a user or a message, keyed by room id, for the moderation service"],
     ['userDelete', 'user-delete', 'userDelete', 'receive', 'from the user service; one consumer group shared by all instances'],
     ['userUpdate', 'user-update', 'userUpdate', 'receive', 'from the user service; one consumer group shared by all instances'],
   ];

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { messageEventSchema, roomViewSchema } from '../../server/chat/event-schemas.js';
+import { REPORT_REASONS } from '../../server/reports/service.js';
 import { inquiryViewSchema } from '../../server/inquiries/view-schema.js';
 import { EXAMPLE, exampleMessage, type Caller } from './schema.js';
 
@@ -43,6 +44,8 @@ const exampleRoom = {
   lastMessage: exampleMessage,
   unreadCount: 0,
   lastReadMessageId: '1',
+  blocked: 'none',
+  muted: false,
 };
 
 const exampleInquiry = {
@@ -58,6 +61,28 @@ const exampleInquiry = {
   createdAt: EXAMPLE.time,
   updatedAt: EXAMPLE.time,
   sentAt: null,
+};
+
+const reportView = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  reporterId: z.string(),
+  reportedUserId: z.string(),
+  messageId: z.string().nullable(),
+  reason: z.enum(REPORT_REASONS),
+  note: z.string().nullable(),
+  createdAt: z.string().datetime({ offset: true }),
+});
+
+const exampleReport = {
+  id: '1',
+  roomId: EXAMPLE.roomId,
+  reporterId: EXAMPLE.seller,
+  reportedUserId: EXAMPLE.buyer,
+  messageId: '1',
+  reason: 'spam',
+  note: 'sends the same link to every seller',
+  createdAt: EXAMPLE.time,
 };
 
 const authUser = z.object({ id: z.string(), name: z.string(), role: z.enum(['user', 'admin']), email: z.string().optional() });
@@ -116,6 +141,98 @@ export const procedures: Record<string, ProcedureDoc> = {
       },
     },
   },
+  'rooms.block': {
+    summary: 'The caller blocks the counterpart: while either side blocks, SENDs in the room are refused (error event BLOCKED) and nothing is stored',
+    access: 'user',
+    room: true,
+    output: roomViewSchema,
+    examples: {
+      block: { summary: 'the buyer blocks the seller', caller: 'alice', input: { roomId: EXAMPLE.roomId }, status: 200, data: { ...exampleRoom, blocked: 'byMe' } },
+      stranger: {
+        summary: 'only members can block',
+        caller: 'carol',
+        input: { roomId: EXAMPLE.roomId },
+        status: 403,
+        error: { code: 'FORBIDDEN', message: 'not a member of this room', zodError: null },
+      },
+    },
+  },
+  'rooms.unblock': {
+    summary: "Lifts the caller's block (a block by the counterpart stays)",
+    access: 'user',
+    room: true,
+    output: roomViewSchema,
+    examples: {
+      unblock: { summary: 'the buyer unblocks the seller', caller: 'alice', input: { roomId: EXAMPLE.roomId }, status: 200, data: exampleRoom },
+    },
+  },
+  'rooms.leave': {
+    summary: "Hides the room from the caller's rooms.list until a new message arrives (rooms.get still answers)",
+    access: 'user',
+    room: true,
+    output: roomViewSchema,
+    examples: {
+      leave: { summary: 'the buyer is done with the deal', caller: 'alice', input: { roomId: EXAMPLE.roomId }, status: 200, data: exampleRoom },
+    },
+  },
+  'rooms.mute': {
+    summary: 'No push notifications (Kafka `chat.notifications`) for the caller in this room while muted',
+    access: 'user',
+    room: true,
+    output: roomViewSchema,
+    examples: {
+      mute: { summary: 'the buyer mutes the room', caller: 'alice', input: { roomId: EXAMPLE.roomId, muted: true }, status: 200, data: { ...exampleRoom, muted: true } },
+      notBoolean: {
+        summary: 'muted must be true or false',
+        caller: 'alice',
+        input: { roomId: EXAMPLE.roomId, muted: 'yes' },
+        status: 400,
+        error: { code: 'BAD_REQUEST', message: 'muted must be true or false', zodError: { formErrors: [], fieldErrors: { muted: ['muted must be true or false'] } } },
+      },
+    },
+  },
+  'reports.create': {
+    summary:
+      "Reports the room's counterpart, or one of their messages: stored, then published on Kafka `chat.reports` for the moderation service (members only; the message must be in the room)",
+    access: 'user',
+    room: true,
+    output: reportView,
+    examples: {
+      spam: {
+        summary: 'the seller reports a message of the buyer',
+        caller: 'bob',
+        input: { roomId: EXAMPLE.roomId, messageId: '1', reason: 'spam', note: 'sends the same link to every seller' },
+        status: 200,
+        data: exampleReport,
+      },
+      badReason: {
+        summary: 'the reason is one of a fixed list',
+        caller: 'bob',
+        input: { roomId: EXAMPLE.roomId, reason: 'rude' },
+        status: 400,
+        error: {
+          code: 'BAD_REQUEST',
+          message: `reason must be one of ${REPORT_REASONS.join(', ')}`,
+          zodError: { formErrors: [], fieldErrors: { reason: [`reason must be one of ${REPORT_REASONS.join(', ')}`] } },
+        },
+      },
+    },
+  },
+  'reports.list': {
+    summary: 'All reports, newest first (administrators only)',
+    access: 'admin',
+    output: z.object({ reports: z.array(reportView), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page') }),
+    examples: {
+      admin: { summary: 'moderation reads the reports', caller: 'admin', input: { limit: 50 }, status: 200, data: { reports: [exampleReport], nextCursor: null } },
+      notAdmin: {
+        summary: 'anyone else is refused',
+        caller: 'alice',
+        input: { limit: 50 },
+        status: 403,
+        error: { code: 'FORBIDDEN', message: 'administrators only', zodError: null },
+      },
+    },
+  },
   'history.list': {
     summary: 'Messages newest first, keyset-paginated by message id (pass `nextCursor` as `before`)',
     access: 'user',
@@ -148,6 +265,22 @@ export const procedures: Record<string, ProcedureDoc> = {
     output: z.object({ moved: z.boolean(), lastReadMessageId: z.string() }),
     examples: {
       read: { summary: 'the seller read the first message', caller: 'bob', input: { roomId: EXAMPLE.roomId, messageId: '1' }, status: 200, data: { moved: true, lastReadMessageId: '1' } },
+    },
+  },
+  'history.delete': {
+    summary: `Deletes the caller's own message within MESSAGE_DELETE_WINDOW_SECONDS (default 600) of sending it: history shows it with \`deleted: true\` and \`content: ""\`, and the room gets a \`deleted\` event`,
+    access: 'user',
+    room: true,
+    output: z.object({ deleted: z.literal(true), messageId: z.string() }),
+    examples: {
+      own: { summary: 'the buyer deletes their first message', caller: 'alice', input: { roomId: EXAMPLE.roomId, messageId: '1' }, status: 200, data: { deleted: true, messageId: '1' } },
+      notOwn: {
+        summary: "a member cannot delete the counterpart's message",
+        caller: 'bob',
+        input: { roomId: EXAMPLE.roomId, messageId: '1' },
+        status: 403,
+        error: { code: 'FORBIDDEN', message: 'only the sender can delete a message', zodError: null },
+      },
     },
   },
   'inquiries.create': {

@@ -41,6 +41,8 @@ export const exampleMessage = {
   content: 'Hi! Is the bike still available?',
   clientMsgId: '0d6f8a2e-5b7c-4c1e-9a3d-2f4b6c8e0a11',
   createdAt: EXAMPLE.time,
+  attachments: [],
+  deleted: false,
   roomUUID: EXAMPLE.roomId,
   sender: EXAMPLE.buyer,
   timestamp: EXAMPLE.time,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import {
+  deletedEventSchema,
   messageEventSchema,
   presenceEventSchema,
   readEventSchema,
@@ -59,6 +60,10 @@ export const stompEvents = {
   presence: messageFrame('presence', 'A member came online or went offline', schema(presenceEventSchema), {
     destination: roomDest,
     payload: { type: 'presence', roomId: EXAMPLE.roomId, userId: EXAMPLE.seller, online: true },
+  }),
+  deleted: messageFrame('deleted', 'The sender deleted a message: show it as deleted', schema(deletedEventSchema), {
+    destination: roomDest,
+    payload: { type: 'deleted', roomId: EXAMPLE.roomId, messageId: '1' },
   }),
   sendError: messageFrame('sendError', 'A SEND of the caller was refused', schema(sendErrorEventSchema), {
     destination: '/user/queue/errors',
@@ -198,7 +203,7 @@ export const sends = {
     '/pub/room/{roomId}/message',
     messageBody,
     { content: 'Could you do 120?', clientMsgId: 'b1a7c3d2-0e4f-4a6b-8c9d-1e2f3a4b5c6d' },
-    'content 1..2000 characters after trimming (`message` is an alias); a repeated clientMsgId is stored once and answered with the original',
+    'content 1..2000 characters after trimming (`message` is an alias); `attachments`: up to 4 upload ids (POST /api/uploads) of photos the sender uploaded into this room and not yet sent, and then content may be empty; a repeated clientMsgId is stored once and answered with the original; refused with BLOCKED while either side blocks the room',
   ),
   sendRead: send('sendRead', 'SEND a read mark', '/pub/room/{roomId}/read', readBody, { messageId: '1' }, 'moves the read mark forward only'),
   sendTyping: send('sendTyping', 'SEND typing', '/pub/room/{roomId}/typing', { type: 'object' }, {}, 'tells the room the caller is typing'),

@@ -4,6 +4,8 @@
  *                                 their order because one key always lands on one partition)
  *   `${prefix}chat.notifications` key = recipient id, value = JSON OfflineNotification, read by the
  *                                 marketplace's push service
+ *   `${prefix}chat.reports`       key = room id, value = JSON ModerationReport, read by the
+ *                                 marketplace's moderation service
  * Every instance reads every room event through a consumer group of its own
  * (`${prefix}chat-fanout-${INSTANCE_ID}`), starting at the latest offset, and deletes that group
  * when it closes.
@@ -26,7 +28,7 @@ import type { Env } from '../env.js';
 import type { Logger } from '../logger.js';
 import type { DependencyStatus } from '../presence/presence.js';
 import { createKafka, ensureTopics, ReconnectLoop } from './kafka-client.js';
-import type { OfflineNotification, RoomBus, RoomEnvelope } from './room-bus.js';
+import type { ModerationReport, OfflineNotification, RoomBus, RoomEnvelope } from './room-bus.js';
 
 /** envelopes kept while Kafka is unreachable; older ones are dropped (they are in MySQL) */
 const MAX_QUEUED = 10_000;
@@ -55,6 +57,10 @@ export function roomEventsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
 
 export function notificationsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
   return `${env.KAFKA_TOPIC_PREFIX}chat.notifications`;
+}
+
+export function reportsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
+  return `${env.KAFKA_TOPIC_PREFIX}chat.reports`;
 }
 
 export function fanoutGroupId(env: Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'INSTANCE_ID'>): string {
@@ -94,6 +100,7 @@ export class KafkaRoomBus implements RoomBus {
   private readonly handlers: Array<(envelope: RoomEnvelope) => void> = [];
   private readonly roomTopic: string;
   private readonly notifyTopic: string;
+  private readonly reportTopic: string;
   private readonly groupId: string;
 
   private queue: QueuedRecord[] = [];
@@ -118,6 +125,7 @@ export class KafkaRoomBus implements RoomBus {
   ) {
     this.roomTopic = roomEventsTopic(env);
     this.notifyTopic = notificationsTopic(env);
+    this.reportTopic = reportsTopic(env);
     this.groupId = fanoutGroupId(env);
     this.loop = new ReconnectLoop({
       logger,
@@ -183,6 +191,10 @@ export class KafkaRoomBus implements RoomBus {
     this.enqueue(this.notifyTopic, notification.recipientId, notification);
   }
 
+  report(report: ModerationReport): void {
+    this.enqueue(this.reportTopic, report.roomId, report);
+  }
+
   onEvent(handler: (envelope: RoomEnvelope) => void): void {
     this.handlers.push(handler);
   }
@@ -230,7 +242,7 @@ export class KafkaRoomBus implements RoomBus {
 
   // ---------------------------------------------------------------- producing
 
-  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification): void {
+  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification | ModerationReport): void {
     if (this.closed) return;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json) + Buffer.byteLength(key);
@@ -322,7 +334,7 @@ export class KafkaRoomBus implements RoomBus {
     if (this.closed) return;
     try {
       await this.admin.connect();
-      await ensureTopics(this.admin, [this.roomTopic, this.notifyTopic], this.env.KAFKA_PARTITIONS);
+      await ensureTopics(this.admin, [this.roomTopic, this.notifyTopic, this.reportTopic], this.env.KAFKA_PARTITIONS);
       if (!this.producerUp) {
         await this.producer.connect();
         this.producerUp = true;

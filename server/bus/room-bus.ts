@@ -50,11 +50,28 @@ export interface OfflineNotification {
   createdAt: string;
 }
 
+/** a member's report for the moderation service (Kafka topic `chat.reports`) */
+export interface ModerationReport {
+  id: string;
+  roomId: string;
+  productId: string;
+  reporterId: string;
+  reportedUserId: string;
+  messageId: string | null;
+  /** the reported message's text as it was when reported (null when no message was named) */
+  messageContent: string | null;
+  reason: string;
+  note: string | null;
+  createdAt: string;
+}
+
 export interface RoomBus {
   /** hands the event to the bus; never throws and never blocks the caller on the broker */
   publish(envelope: RoomEnvelope): void;
   /** push-service notification for a recipient with no live session (Kafka topic `chat.notifications`) */
   notify(notification: OfflineNotification): void;
+  /** a stored report for the moderation service (Kafka topic `chat.reports`); never throws */
+  report(report: ModerationReport): void;
   onEvent(handler: (envelope: RoomEnvelope) => void): void;
   status(): DependencyStatus;
   /** events accepted by publish() and not yet handed to the broker (0 for the in-process bus) */
@@ -66,6 +83,7 @@ export interface RoomBus {
 export class MemoryRoomBus implements RoomBus {
   private readonly handlers: Array<(e: RoomEnvelope) => void> = [];
   readonly notifications: OfflineNotification[] = [];
+  readonly reports: ModerationReport[] = [];
 
   publish(envelope: RoomEnvelope): void {
     for (const h of this.handlers) h(envelope);
@@ -74,6 +92,11 @@ export class MemoryRoomBus implements RoomBus {
     // kept (bounded) so a single-instance deployment can still inspect them
     this.notifications.push(notification);
     if (this.notifications.length > 1000) this.notifications.shift();
+  }
+  report(report: ModerationReport): void {
+    // stored in MySQL already; kept (bounded) here like notifications
+    this.reports.push(report);
+    if (this.reports.length > 1000) this.reports.shift();
   }
   onEvent(handler: (e: RoomEnvelope) => void): void {
     this.handlers.push(handler);

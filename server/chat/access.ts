@@ -13,6 +13,10 @@ export interface RoomAccess {
   members: string[];
   buyerId: string;
   sellerId: string;
+  /** members who block the counterpart: while any does, no SEND in the room is stored */
+  blockedBy: string[];
+  /** members who get no push notifications for this room */
+  muted: string[];
 }
 
 const ACCESS_TTL_MS = 15_000;
@@ -56,7 +60,13 @@ export class RoomAccessCache {
   private async load(roomId: string): Promise<RoomAccess> {
     // one row per current member (or one with no member), each carrying the room's parties
     const rows = await this.db
-      .select({ buyerId: rooms.buyerId, sellerId: rooms.sellerId, userId: roomMembers.userId })
+      .select({
+        buyerId: rooms.buyerId,
+        sellerId: rooms.sellerId,
+        userId: roomMembers.userId,
+        blockedAt: roomMembers.blockedAt,
+        muted: roomMembers.muted,
+      })
       .from(rooms)
       .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), isNull(roomMembers.leftAt)))
       .where(eq(rooms.id, roomId));
@@ -67,6 +77,8 @@ export class RoomAccessCache {
       buyerId: first.buyerId,
       sellerId: first.sellerId,
       members: rows.flatMap((r) => (r.userId === null ? [] : [r.userId])),
+      blockedBy: rows.flatMap((r) => (r.userId !== null && r.blockedAt !== null ? [r.userId] : [])),
+      muted: rows.flatMap((r) => (r.userId !== null && r.muted === true ? [r.userId] : [])),
     };
     if (this.cache.size > MAX_CACHED) this.cache.clear();
     this.cache.set(roomId, { value, expires: Date.now() + ACCESS_TTL_MS });

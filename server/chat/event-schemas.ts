@@ -6,13 +6,24 @@
  * and the type checks at the bottom keep them equal to the TypeScript types the server emits.
  */
 import { z } from 'zod';
-import type { OfflineNotification, RoomEnvelope } from '../bus/room-bus.js';
-import type { MessageEvent, PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../shared/events.js';
+import type { ModerationReport, OfflineNotification, RoomEnvelope } from '../bus/room-bus.js';
+import type { AttachmentView, DeletedEvent, MessageEvent, PresenceEvent, ReadEvent, SendErrorEvent, TypingEvent } from '../shared/events.js';
 import type { RoomView } from './rooms.js';
 
 const decimalId = z.string().regex(/^\d+$/).describe('a decimal string of a growing integer');
 const roomUuid = z.string().uuid();
 const isoTime = z.string().datetime({ offset: true }).describe('ISO-8601 time');
+
+export const attachmentSchema = z
+  .object({
+    id: z.string().describe('the upload id (POST /api/uploads)'),
+    contentType: z.enum(['image/jpeg', 'image/png', 'image/webp']).or(z.string()).describe('image/jpeg, image/png or image/webp'),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    url: z.string().describe('signed, expiring path of the image, relative to the service origin'),
+    thumbUrl: z.string().describe('signed, expiring path of the thumbnail'),
+  })
+  .describe('a photo carried by a message');
 
 export const messageEventSchema = z
   .object({
@@ -23,6 +34,8 @@ export const messageEventSchema = z
     content: z.string(),
     clientMsgId: z.string().nullable(),
     createdAt: isoTime,
+    attachments: z.array(attachmentSchema).max(4).describe('photos; empty for text and for deleted messages'),
+    deleted: z.boolean().describe('the sender deleted it: content is "" and attachments are empty'),
     roomUUID: roomUuid.describe('= roomId, for clients written for the Spring service'),
     sender: z.string().describe('= senderId, for clients written for the Spring service'),
     timestamp: isoTime.describe('= createdAt, for clients written for the Spring service'),
@@ -39,7 +52,17 @@ export const presenceEventSchema = z
   .object({ type: z.literal('presence'), roomId: roomUuid, userId: z.string(), online: z.boolean() })
   .describe('a member came online or went offline');
 
-export const roomEventSchema = z.discriminatedUnion('type', [messageEventSchema, readEventSchema, typingEventSchema, presenceEventSchema]);
+export const deletedEventSchema = z
+  .object({ type: z.literal('deleted'), roomId: roomUuid, messageId: decimalId })
+  .describe('the sender deleted a message: show it as deleted');
+
+export const roomEventSchema = z.discriminatedUnion('type', [
+  messageEventSchema,
+  readEventSchema,
+  typingEventSchema,
+  presenceEventSchema,
+  deletedEventSchema,
+]);
 
 export const sendErrorEventSchema = z
   .object({
@@ -70,7 +93,24 @@ export const roomViewSchema = z.object({
   lastMessage: messageEventSchema.nullable(),
   unreadCount: z.number().int().nonnegative(),
   lastReadMessageId: z.string().regex(/^\d+$/),
+  blocked: z.enum(['none', 'byMe', 'byThem']).describe('while either side blocks, no message can be sent in the room'),
+  muted: z.boolean().describe('the caller gets no push notifications for this room'),
 });
+
+export const moderationReportSchema = z
+  .object({
+    id: decimalId,
+    roomId: roomUuid,
+    productId: z.string(),
+    reporterId: z.string(),
+    reportedUserId: z.string().describe("the reporter's counterpart in the room"),
+    messageId: decimalId.nullable().describe('the reported message, or null for a report of the user'),
+    messageContent: z.string().nullable().describe("the reported message's text when it was reported"),
+    reason: z.enum(['spam', 'fraud', 'abuse', 'inappropriate', 'other']).or(z.string()),
+    note: z.string().nullable(),
+    createdAt: isoTime,
+  })
+  .describe('a stored report, for the moderation service');
 
 export const offlineNotificationSchema = z
   .object({
@@ -106,8 +146,11 @@ export type EventSchemasMatch = [
   Assert<Equals<z.infer<typeof readEventSchema>, ReadEvent>>,
   Assert<Equals<z.infer<typeof typingEventSchema>, TypingEvent>>,
   Assert<Equals<z.infer<typeof presenceEventSchema>, PresenceEvent>>,
+  Assert<Equals<z.infer<typeof deletedEventSchema>, DeletedEvent>>,
+  Assert<Equals<z.infer<typeof attachmentSchema>, AttachmentView>>,
   Assert<Equals<z.infer<typeof sendErrorEventSchema>, SendErrorEvent>>,
   Assert<Equals<z.infer<typeof roomViewSchema>, RoomView>>,
   Assert<Equals<z.infer<typeof offlineNotificationSchema>, OfflineNotification>>,
+  Assert<Equals<z.infer<typeof moderationReportSchema>, ModerationReport>>,
   Assert<Equals<z.infer<typeof roomEnvelopeSchema>, RoomEnvelope>>,
 ];

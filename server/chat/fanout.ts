@@ -16,8 +16,8 @@ export interface FanoutDeps {
   instanceId: string;
   logger: Logger;
   metrics?: Metrics | undefined;
-  /** another instance changed memberships outside a room's own path */
-  onMembershipChanged(): void;
+  /** another instance changed memberships (or a room's blocks and mutes): one room, or all when undefined */
+  onMembershipChanged(roomId?: string): void;
   /** another instance announced a user's presence */
   onRemotePresence(userId: string): void;
 }
@@ -48,16 +48,19 @@ export class RoomFanout {
     this.deps.bus.publish({ roomId: '*', members: [userId], origin: this.deps.instanceId, event: { type: 'user-error', userId, error } });
   }
 
-  /** tells every other instance that memberships changed (they drop their access caches) */
-  membershipChanged(): void {
-    this.deps.bus.publish({ roomId: '*', members: [], origin: this.deps.instanceId, event: { type: 'membership-changed' } });
+  /**
+   * tells every other instance that memberships changed (they drop their access caches): of
+   * one room (blocks, mutes) or of any room
+   */
+  membershipChanged(roomId?: string): void {
+    this.deps.bus.publish({ roomId: roomId ?? '*', members: [], origin: this.deps.instanceId, event: { type: 'membership-changed' } });
   }
 
   private fromBus(env: RoomEnvelope): void {
     // our own events were delivered locally when they were published
     if (env.origin === this.deps.instanceId) return;
     const event = env.event;
-    if (event.type === 'membership-changed') this.deps.onMembershipChanged();
+    if (event.type === 'membership-changed') this.deps.onMembershipChanged(env.roomId === '*' ? undefined : env.roomId);
     else if (event.type === 'user-error') this.deps.hub.toUser(event.userId, 'errors', event.error);
     else {
       if (event.type === 'presence') this.deps.onRemotePresence(event.userId);

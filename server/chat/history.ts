@@ -8,7 +8,8 @@ import type { Db } from '../db/client.js';
 import { messages, rooms } from '../db/schema.js';
 import type { MessageRow } from '../db/types.js';
 import { ChatError } from '../shared/errors.js';
-import { messageEvent, type MessageEvent } from '../shared/events.js';
+import { messageEvent, type AttachmentUrls, type MessageEvent, type StoredMessage } from '../shared/events.js';
+import { attachStored } from './message-store.js';
 
 /**
  * Keyset pages walk (room_id, id). Without the hint MariaDB may pick `ref` on room_id alone and
@@ -22,7 +23,20 @@ export class MessageHistory {
     private readonly db: Db,
     /** for the read-mark UPDATE … JOIN, which the query builder cannot express */
     private readonly pool: Pool,
+    /** signs the URLs of photos in the events built here */
+    private readonly urls?: AttachmentUrls,
   ) {}
+
+  /** the client event of a stored message, photos signed */
+  event(m: StoredMessage): MessageEvent {
+    return messageEvent(m, this.urls);
+  }
+
+  /** loads the photos of the rows (one query for all of them) */
+  async withPhotos<T extends StoredMessage>(rows: T[]): Promise<T[]> {
+    await attachStored(this.pool, rows);
+    return rows;
+  }
 
   /** newest first, `limit` per page, before a message id */
   async page(roomId: string, opts: { before?: number; limit: number }): Promise<{ messages: MessageEvent[]; nextCursor: string | null }> {
@@ -35,7 +49,8 @@ export class MessageHistory {
       .limit(opts.limit + 1);
     const more = rows.length > opts.limit;
     const page = more ? rows.slice(0, opts.limit) : rows;
-    return { messages: page.map(messageEvent), nextCursor: more ? String(page[page.length - 1]!.id) : null };
+    await this.withPhotos(page);
+    return { messages: page.map((m) => this.event(m)), nextCursor: more ? String(page[page.length - 1]!.id) : null };
   }
 
   /** oldest first, after a message id (resync) */
@@ -43,27 +58,62 @@ export class MessageHistory {
     const rows = await this.after(roomId, opts.after, opts.limit + 1);
     const more = rows.length > opts.limit;
     const page = more ? rows.slice(0, opts.limit) : rows;
-    return { messages: page.map(messageEvent), hasMore: more };
+    return { messages: page.map((m) => this.event(m)), hasMore: more };
   }
 
-  /** messages of a room with id > afterId, oldest first, at most `limit` */
-  after(roomId: string, afterId: number, limit: number): Promise<MessageRow[]> {
-    return this.db
+  /** messages of a room with id > afterId, oldest first, at most `limit`, with their photos */
+  async after(roomId: string, afterId: number, limit: number): Promise<MessageRow[]> {
+    const rows = await this.db
       .select()
       .from(messages, BY_ROOM_ID)
       .where(and(eq(messages.roomId, roomId), gt(messages.id, afterId)))
       .orderBy(asc(messages.id))
       .limit(limit);
+    return this.withPhotos(rows);
   }
 
-  /** messages of a room with afterSeq < seq < beforeSeq, oldest first */
-  seqRange(roomId: string, afterSeq: number, beforeSeq: number): Promise<MessageRow[]> {
-    return this.db
+  /** messages of a room with afterSeq < seq < beforeSeq, oldest first, with their photos */
+  async seqRange(roomId: string, afterSeq: number, beforeSeq: number): Promise<MessageRow[]> {
+    const rows = await this.db
       .select()
       .from(messages)
       .where(and(eq(messages.roomId, roomId), gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq)))
       .orderBy(asc(messages.seq))
       .limit(1000);
+    return this.withPhotos(rows);
+  }
+
+  /** one message of the room; NOT_FOUND otherwise */
+  async one(roomId: string, messageId: number): Promise<{ senderId: string; content: string }> {
+    const [row] = await this.db
+      .select({ senderId: messages.senderId, content: messages.content })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)));
+    if (!row) throw new ChatError('NOT_FOUND', 'messageId: no such message in this room');
+    return row;
+  }
+
+  /**
+   * Turns the sender's own message into a tombstone (content emptied, photos hidden) while it
+   * is younger than `windowSeconds`. Deleting a deleted message again changes nothing.
+   * Returns true when this call deleted it.
+   */
+  async delete(roomId: string, userId: string, messageId: number, windowSeconds: number): Promise<boolean> {
+    const [row] = await this.db
+      .select({ senderId: messages.senderId, createdAt: messages.createdAt, deletedAt: messages.deletedAt })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)));
+    if (!row) throw new ChatError('NOT_FOUND', 'messageId: no such message in this room');
+    if (row.senderId !== userId) throw new ChatError('FORBIDDEN', 'only the sender can delete a message');
+    if (row.deletedAt !== null) return false;
+    if (Date.now() - row.createdAt.getTime() > windowSeconds * 1000) {
+      throw new ChatError('FORBIDDEN', `too late: a message can be deleted within ${formatWindow(windowSeconds)} of sending it`);
+    }
+    const [res] = await this.pool.query<ResultSetHeader>(
+      "UPDATE messages SET deleted_at = CURRENT_TIMESTAMP(3), content = '' WHERE id = ? AND room_id = ? AND deleted_at IS NULL",
+      [messageId, roomId],
+    );
+    return res.affectedRows > 0;
   }
 
   /** the room's newest seq, as the starting point of its live order */
@@ -89,4 +139,8 @@ export class MessageHistory {
     if (row && messageId > Number(row.newest)) throw new ChatError('BAD_REQUEST', 'messageId: no such message in this room');
     return { moved: false, lastReadMessageId: String(row?.mark ?? 0) };
   }
+}
+
+function formatWindow(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} seconds`;
 }

@@ -69,6 +69,8 @@ export interface HubDeps {
   fetchSeqRange(roomId: string, afterSeq: number, beforeSeq: number): Promise<StoredMessage[]>;
   /** messages of a room with id > afterId, oldest first, at most `limit` */
   fetchAfter(roomId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  /** the client event of a stored message (photo URLs signed); plain messageEvent by default */
+  toEvent?(m: StoredMessage): MessageEvent;
   gapWaitMs?: number;
 }
 
@@ -119,6 +121,10 @@ export class LocalHub {
     this.gapWaitMs = deps.gapWaitMs ?? 150;
   }
 
+  private toEvent(m: StoredMessage): MessageEvent {
+    return this.deps.toEvent ? this.deps.toEvent(m) : messageEvent(m);
+  }
+
   /**
    * Adds a room subscriber. With `sinceId`, every stored message after it is replayed first.
    * `roomLastSeq` is the room's seq as read when access was checked; it seeds the room's order
@@ -143,7 +149,7 @@ export class LocalHub {
           if (sub.closed) return handle;
           // straight to the sink: live events that arrived during the query wait in the buffer
           // and come after the replay, deduplicated by id
-          for (const m of page) this.pass(sub, new Outgoing(messageEvent(m)), m.id);
+          for (const m of page) this.pass(sub, new Outgoing(this.toEvent(m)), m.id);
           if (page.length < REPLAY_PAGE) break;
           after = page[page.length - 1]!.id;
         }
@@ -262,7 +268,7 @@ export class LocalHub {
       for (const m of missing) {
         if (m.seq === order.lastSeq + 1) {
           order.lastSeq = m.seq;
-          const event = messageEvent(m);
+          const event = this.toEvent(m);
           this.emit({ roomId, members, event }, new Outgoing(event));
         }
       }

@@ -14,7 +14,13 @@
  *   The common case has no repeat, so a batch first goes without looking for one and lets the
  *   unique index object (ER_DUP_ENTRY → rollback → the batch again, looking first).
  *
+ * - Photos (`attachments`, upload ids) are claimed in the same transaction: their `uploads` rows
+ *   are locked after the room rows (the same order everywhere), checked (same room, same
+ *   sender, not yet claimed) and pointed at the new message before COMMIT. A message whose
+ *   photos do not qualify is refused alone; the rest of the batch is written.
+ *
  * Round trips: [START TRANSACTION; SELECT … FOR UPDATE] and [INSERT; UPDATE rooms; COMMIT],
+ * (a batch with photos locks their rows in the first and claims them in the second),
  * as multi-statement queries on a pool of its own (`multipleStatements`; every value is a
  * placeholder), where consecutive auto-increment ids let the UPDATE name the new ids with
  * LAST_INSERT_ID() + k.
@@ -29,13 +35,15 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ChatError } from '../shared/errors.js';
-import type { StoredMessage } from '../shared/events.js';
+import type { StoredAttachment, StoredMessage } from '../shared/events.js';
 
 export interface AppendInput {
   roomId: string;
   senderId: string;
   content: string;
   clientMsgId: string | null;
+  /** upload ids of the sender's photos in this room, not yet carried by another message */
+  attachments?: readonly string[];
 }
 
 export interface AppendResult {
@@ -178,12 +186,17 @@ export class MessageStore {
   private async writeInTransaction(conn: PoolConnection, batch: Pending[], lookForRepeats: boolean): Promise<Outcome> {
     const results: Outcome['results'] = new Array(batch.length);
     const roomIds = [...new Set(batch.map((p) => p.input.roomId))].sort();
+    const uploadIds = [...new Set(batch.flatMap((p) => p.input.attachments ?? []))].sort();
     try {
       const [opened] = await conn.query<RowDataPacket[][]>(
-        'START TRANSACTION; SELECT id, last_seq FROM rooms WHERE id IN (?) ORDER BY id FOR UPDATE',
-        [roomIds],
+        'START TRANSACTION; SELECT id, last_seq FROM rooms WHERE id IN (?) ORDER BY id FOR UPDATE' +
+          (uploadIds.length > 0
+            ? '; SELECT id, room_id, uploader_id, message_id, content_type, width, height FROM uploads WHERE id IN (?) ORDER BY id FOR UPDATE'
+            : ''),
+        uploadIds.length > 0 ? [roomIds, uploadIds] : [roomIds],
       );
       const roomRows = opened[1] ?? [];
+      const photos = new Map((opened[2] ?? []).map((r) => [String(r.id), r]));
       const lastSeq = new Map<string, number>(roomRows.map((r) => [String(r.id), Number(r.last_seq)]));
 
       const existing = new Map<string, StoredMessage>();
@@ -191,10 +204,11 @@ export class MessageStore {
         const keyed = batch.filter((p) => p.input.clientMsgId !== null && lastSeq.has(p.input.roomId));
         if (keyed.length > 0) {
           const [rows] = await conn.query<RowDataPacket[]>(
-            'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at FROM messages WHERE (room_id, sender_id, client_msg_id) IN (?)',
+            'SELECT id, room_id, seq, sender_id, content, client_msg_id, created_at, deleted_at FROM messages WHERE (room_id, sender_id, client_msg_id) IN (?)',
             [keyed.map((p) => [p.input.roomId, p.input.senderId, p.input.clientMsgId])],
           );
           for (const r of rows) existing.set(dedupeKey(r.room_id, r.sender_id, r.client_msg_id), toStored(r));
+          await attachStored(conn, [...existing.values()]);
         }
       }
 
@@ -203,6 +217,8 @@ export class MessageStore {
       const fresh: StoredMessage[] = [];
       const accepted: Array<{ index: number; message: StoredMessage; duplicate: boolean }> = [];
       const inBatch = new Map<string, StoredMessage>();
+      /** upload id → index in `fresh` of the message that claims it */
+      const claims = new Map<string, number>();
       batch.forEach((p, index) => {
         const { roomId, senderId, content, clientMsgId } = p.input;
         const seq = lastSeq.get(roomId);
@@ -216,7 +232,18 @@ export class MessageStore {
           accepted.push({ index, message: stored, duplicate: true });
           return;
         }
-        const message: StoredMessage = { id: 0, roomId, seq: seq + 1, senderId, content, clientMsgId, createdAt: now };
+        const wanted = p.input.attachments ?? [];
+        const refused = wanted.map((id) => refusePhoto(id, photos.get(id), p.input, claims)).find((e) => e !== null);
+        if (refused) {
+          results[index] = refused;
+          return;
+        }
+        const attachments: StoredAttachment[] = wanted.map((id) => {
+          const r = photos.get(id)!;
+          claims.set(id, fresh.length);
+          return { id, contentType: String(r.content_type), width: Number(r.width), height: Number(r.height) };
+        });
+        const message: StoredMessage = { id: 0, roomId, seq: seq + 1, senderId, content, clientMsgId, createdAt: now, deletedAt: null, attachments };
         lastSeq.set(roomId, seq + 1);
         if (key) inBatch.set(key, message);
         insertRows.push([roomId, seq + 1, senderId, content, clientMsgId, now]);
@@ -234,12 +261,20 @@ export class MessageStore {
         const seqCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
         const seqParams = touched.flatMap(([roomId, i]) => [roomId, fresh[i]!.seq]);
         const insertSql = 'INSERT INTO messages (room_id, seq, sender_id, content, client_msg_id, created_at) VALUES ?';
+        const claimed = [...claims.entries()];
         if (this.consecutiveIds) {
           const idCase = touched.map(() => 'WHEN ? THEN LAST_INSERT_ID() + ?').join(' ');
           const idParams = touched.flatMap(([roomId, i]) => [roomId, i * this.autoIncStep]);
+          // LAST_INSERT_ID() stays the INSERT's first id through both UPDATEs (neither inserts)
+          const claimSql =
+            claimed.length > 0
+              ? `; UPDATE uploads SET message_id = CASE id ${claimed.map(() => 'WHEN ? THEN LAST_INSERT_ID() + ?').join(' ')} END WHERE id IN (?)`
+              : '';
+          const claimParams =
+            claimed.length > 0 ? [...claimed.flatMap(([id, i]) => [id, i * this.autoIncStep]), claimed.map(([id]) => id)] : [];
           const [done] = await conn.query<ResultSetHeader[]>(
-            `${insertSql}; UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?); COMMIT`,
-            [insertRows, ...seqParams, ...idParams, now, touched.map(([roomId]) => roomId)],
+            `${insertSql}; UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?)${claimSql}; COMMIT`,
+            [insertRows, ...seqParams, ...idParams, now, touched.map(([roomId]) => roomId), ...claimParams],
           );
           const firstId = done[0]!.insertId;
           fresh.forEach((m, i) => (m.id = firstId + i * this.autoIncStep));
@@ -252,9 +287,12 @@ export class MessageStore {
           for (const m of fresh) m.id = ids.get(`${m.roomId}\u0000${m.seq}`) ?? 0;
           const idCase = touched.map(() => 'WHEN ? THEN ?').join(' ');
           const idParams = touched.flatMap(([roomId, i]) => [roomId, fresh[i]!.id]);
+          const claimSql =
+            claimed.length > 0 ? `; UPDATE uploads SET message_id = CASE id ${claimed.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (?)` : '';
+          const claimParams = claimed.length > 0 ? [...claimed.flatMap(([id, i]) => [id, fresh[i]!.id]), claimed.map(([id]) => id)] : [];
           await conn.query(
-            `UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?); COMMIT`,
-            [...seqParams, ...idParams, now, touched.map(([roomId]) => roomId)],
+            `UPDATE rooms SET last_seq = CASE id ${seqCase} END, last_message_id = CASE id ${idCase} END, last_activity_at = ? WHERE id IN (?)${claimSql}; COMMIT`,
+            [...seqParams, ...idParams, now, touched.map(([roomId]) => roomId), ...claimParams],
           );
         }
       }
@@ -265,6 +303,33 @@ export class MessageStore {
       throw err;
     }
   }
+}
+
+/** why a photo cannot go with this message, or null when it can */
+function refusePhoto(id: string, row: RowDataPacket | undefined, input: AppendInput, claims: Map<string, number>): ChatError | null {
+  if (!row || String(row.room_id) !== input.roomId || String(row.uploader_id) !== input.senderId) {
+    return new ChatError('BAD_REQUEST', `attachments: ${id} is not a photo you uploaded into this room`);
+  }
+  if (row.message_id !== null || claims.has(id)) {
+    return new ChatError('BAD_REQUEST', `attachments: ${id} is already attached to another message`);
+  }
+  return null;
+}
+
+/** loads the photos of stored messages (one query) into their `attachments` */
+export async function attachStored(conn: Pick<PoolConnection, 'query'>, messages: StoredMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT id, message_id, content_type, width, height FROM uploads WHERE message_id IN (?) ORDER BY created_at, id',
+    [messages.map((m) => m.id)],
+  );
+  const byMessage = new Map<number, StoredAttachment[]>();
+  for (const r of rows) {
+    const list = byMessage.get(Number(r.message_id)) ?? [];
+    list.push({ id: String(r.id), contentType: String(r.content_type), width: Number(r.width), height: Number(r.height) });
+    byMessage.set(Number(r.message_id), list);
+  }
+  for (const m of messages) m.attachments = byMessage.get(m.id) ?? [];
 }
 
 function dedupeKey(roomId: string, senderId: string, clientMsgId: string): string {
@@ -280,6 +345,7 @@ export function toStored(r: RowDataPacket): StoredMessage {
     content: String(r.content),
     clientMsgId: r.client_msg_id === null ? null : String(r.client_msg_id),
     createdAt: r.created_at instanceof Date ? r.created_at : new Date(r.created_at),
+    deletedAt: r.deleted_at == null ? null : r.deleted_at instanceof Date ? r.deleted_at : new Date(r.deleted_at),
   };
 }
 

@@ -32,9 +32,9 @@ export class OfflineNotifier {
     },
   ) {}
 
-  /** queues the check for the message's recipients other than its sender */
-  stored(message: MessageEvent, members: readonly string[]): void {
-    const recipients = members.filter((id) => id !== message.senderId);
+  /** queues the check for the message's recipients other than its sender and those who muted the room */
+  stored(message: MessageEvent, members: readonly string[], muted: readonly string[] = []): void {
+    const recipients = members.filter((id) => id !== message.senderId && !muted.includes(id));
     if (recipients.length === 0) return;
     if (this.batch.length === 0) setImmediate(() => void this.flush());
     this.batch.push({ message, recipients });
@@ -65,7 +65,7 @@ export class OfflineNotifier {
           messageId: m.id,
           senderId: m.senderId,
           senderName: this.deps.nameOf(m.senderId),
-          preview: m.content.slice(0, 140),
+          preview: m.content === '' && m.attachments.length > 0 ? 'Photo' : m.content.slice(0, 140),
           createdAt: m.createdAt,
         });
       }

@@ -1,18 +1,19 @@
 /**
  * Rooms: opening the 1:1 room of a buyer, a seller and a product (idempotent), and the views
- * of a member's rooms (counterpart, last message, unread count, online flag), keyset-paginated.
+ * of a member's rooms (counterpart, last message, unread count, online flag, block state),
+ * keyset-paginated; and a member's own settings of a room: block, leave (hide), mute.
  */
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
 import type { Db } from '../db/client.js';
 import { roomMembers, rooms, users } from '../db/schema.js';
 import type { Presence } from '../presence/presence.js';
 import { ChatError } from '../shared/errors.js';
-import { messageEvent, type MessageEvent } from '../shared/events.js';
+import { messageEvent, type AttachmentUrls, type MessageEvent } from '../shared/events.js';
 import type { RoomAccessCache } from './access.js';
-import { toStored } from './message-store.js';
+import { attachStored, toStored } from './message-store.js';
 import type { UserDirectory } from './users.js';
 
 export interface RoomView {
@@ -27,7 +28,13 @@ export interface RoomView {
   lastMessage: MessageEvent | null;
   unreadCount: number;
   lastReadMessageId: string;
+  /** "byMe" when the caller blocks the counterpart (also when both do), "byThem" when only the counterpart does */
+  blocked: 'none' | 'byMe' | 'byThem';
+  /** the caller gets no push notifications for this room */
+  muted: boolean;
 }
+
+export type RoomSetting = { blocked: boolean } | { hidden: true } | { muted: boolean };
 
 export class RoomDirectory {
   constructor(
@@ -38,8 +45,29 @@ export class RoomDirectory {
       access: RoomAccessCache;
       users: UserDirectory;
       presence: Presence;
+      urls?: AttachmentUrls | undefined;
     },
   ) {}
+
+  /**
+   * Changes one of the member's own settings of the room. Leaving hides the room until a
+   * message newer than the room's newest one arrives. Returns after the row is updated; the
+   * caller tells the other instances (their access caches hold blocks and mutes).
+   */
+  async setting(userId: string, roomId: string, change: RoomSetting): Promise<void> {
+    await this.deps.access.authorize(userId, roomId);
+    const set =
+      'blocked' in change
+        ? { blockedAt: change.blocked ? sql`COALESCE(${roomMembers.blockedAt}, CURRENT_TIMESTAMP(3))` : null }
+        : 'muted' in change
+          ? { muted: change.muted }
+          : { hiddenAtMessageId: sql`(SELECT last_message_id FROM rooms WHERE id = ${roomId})` };
+    await this.deps.db
+      .update(roomMembers)
+      .set(set)
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId), isNull(roomMembers.leftAt)));
+    this.deps.access.forget(roomId);
+  }
 
   async open(buyer: AuthUser, sellerId: string, productId: string): Promise<RoomView> {
     if (buyer.id === sellerId) throw new ChatError('BAD_REQUEST', 'you cannot open a chat with yourself: sellerId is your own id');
@@ -107,6 +135,9 @@ export class RoomDirectory {
     if (opts.roomId) {
       where.push('r.id = ?');
       params.push(opts.roomId);
+    } else {
+      // a room the member left shows again once a newer message arrived
+      where.push('(me.hidden_at_message_id IS NULL OR r.last_message_id > me.hidden_at_message_id)');
     }
     if (opts.after) {
       where.push('(r.last_activity_at < ? OR (r.last_activity_at = ? AND r.id < ?))');
@@ -114,11 +145,13 @@ export class RoomDirectory {
     }
     const [rows] = await this.deps.pool.query<RowDataPacket[]>(
       `SELECT r.id, r.product_id, r.buyer_id, r.seller_id, r.created_at, r.last_activity_at, me.role,
-              me.last_read_message_id AS my_read,
+              me.last_read_message_id AS my_read, me.blocked_at AS my_block, me.muted AS my_mute,
+              other.blocked_at AS other_block,
               COALESCE(other.last_read_message_id, 0) AS other_read,
               u.name AS other_name,
               m.id AS m_id, m.room_id AS m_room_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
               m.content AS m_content, m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at,
+              m.deleted_at AS m_deleted_at,
               (SELECT COUNT(*) FROM messages x
                 WHERE x.room_id = r.id AND x.id > me.last_read_message_id AND x.sender_id <> me.user_id) AS unread
          FROM room_members me
@@ -135,22 +168,25 @@ export class RoomDirectory {
     const counterpartIds = rows.map((r) => (r.buyer_id === userId ? String(r.seller_id) : String(r.buyer_id)));
     const unique = [...new Set(counterpartIds)];
     const [online, lastSeen] = await Promise.all([this.deps.presence.online(unique), this.deps.presence.lastSeen(unique)]);
+    const lastStored = rows.map((r) =>
+      r.m_id === null
+        ? null
+        : toStored({
+            id: r.m_id,
+            room_id: r.m_room_id,
+            seq: r.m_seq,
+            sender_id: r.m_sender_id,
+            content: r.m_content,
+            client_msg_id: r.m_client_msg_id,
+            created_at: r.m_created_at,
+            deleted_at: r.m_deleted_at,
+          } as RowDataPacket),
+    );
+    await attachStored(this.deps.pool, lastStored.filter((m) => m !== null));
     return rows.map((r, i) => {
       const counterpartId = counterpartIds[i]!;
-      const last =
-        r.m_id === null
-          ? null
-          : messageEvent(
-              toStored({
-                id: r.m_id,
-                room_id: r.m_room_id,
-                seq: r.m_seq,
-                sender_id: r.m_sender_id,
-                content: r.m_content,
-                client_msg_id: r.m_client_msg_id,
-                created_at: r.m_created_at,
-              } as RowDataPacket),
-            );
+      const stored = lastStored[i];
+      const last = stored ? messageEvent(stored, this.deps.urls) : null;
       return {
         id: String(r.id),
         productId: String(r.product_id),
@@ -169,6 +205,8 @@ export class RoomDirectory {
         lastMessage: last,
         unreadCount: Number(r.unread),
         lastReadMessageId: String(r.my_read),
+        blocked: r.my_block !== null ? 'byMe' : r.other_block !== null ? 'byThem' : 'none',
+        muted: Boolean(r.my_mute),
       } satisfies RoomView;
     });
   }

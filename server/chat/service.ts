@@ -1,7 +1,8 @@
 /**
  * ChatService: the one pipeline behind every transport (STOMP, Socket.IO, tRPC).
  *
- *   send:  authorise (access) → store (group commit, idempotent on clientMsgId) → one event
+ *   send:  authorise (access, blocks) → store (group commit, idempotent on clientMsgId, photos
+ *          claimed in the same transaction) → one event
  *          → fan-out (local hub + bus) → offline push → the caller's answer (RECEIPT / ack)
  *
  * The event built after the commit is the one every subscriber and the sender's answer get.
@@ -15,7 +16,8 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Presence } from '../presence/presence.js';
-import { messageEvent, type MessageEvent, type SendErrorEvent } from '../shared/events.js';
+import { ChatError } from '../shared/errors.js';
+import type { AttachmentUrls, MessageEvent, SendErrorEvent } from '../shared/events.js';
 import { RoomAccessCache, type RoomAccess } from './access.js';
 import { RoomFanout } from './fanout.js';
 import { MessageHistory } from './history.js';
@@ -23,7 +25,7 @@ import { LocalHub, type RoomSubscriptionHandle, type Sink, type UserChannel } fr
 import { MessageStore } from './message-store.js';
 import { OfflineNotifier } from './notifications.js';
 import { PresenceFeed } from './presence-feed.js';
-import { RoomDirectory, type RoomView } from './rooms.js';
+import { RoomDirectory, type RoomSetting, type RoomView } from './rooms.js';
 import { UserDirectory } from './users.js';
 
 export type { RoomAccess, RoomView };
@@ -40,6 +42,10 @@ export interface ChatServiceDeps {
   logger: Logger;
   instanceId: string;
   metrics?: Metrics | undefined;
+  /** signs the photo URLs in message events (the uploads' UrlSigner) */
+  urls?: AttachmentUrls | undefined;
+  /** how long after sending a sender may delete a message (MESSAGE_DELETE_WINDOW_SECONDS) */
+  deleteWindowSeconds?: number;
 }
 
 export class ChatService {
@@ -52,18 +58,21 @@ export class ChatService {
   private readonly fanout: RoomFanout;
   private readonly notifier: OfflineNotifier;
   private readonly presenceFeed: PresenceFeed;
+  private readonly deleteWindowSeconds: number;
 
   constructor(deps: ChatServiceDeps) {
     const { db, pool, presence, logger } = deps;
     this.access = new RoomAccessCache(db);
     this.users = new UserDirectory(db);
-    this.messages = new MessageHistory(db, pool);
-    this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence });
+    this.deleteWindowSeconds = deps.deleteWindowSeconds ?? 600;
+    this.messages = new MessageHistory(db, pool, deps.urls);
+    this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence, urls: deps.urls });
     this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }), { metrics: deps.metrics });
     this.hub = new LocalHub({
       logger: logger.child({ module: 'hub' }),
       fetchSeqRange: (roomId, afterSeq, beforeSeq) => this.messages.seqRange(roomId, afterSeq, beforeSeq),
       fetchAfter: (roomId, afterId, limit) => this.messages.after(roomId, afterId, limit),
+      toEvent: (m) => this.messages.event(m),
     });
     this.notifier = new OfflineNotifier({ presence, bus: deps.bus, logger, nameOf: (id) => this.users.nameOf(id) });
     this.fanout = new RoomFanout({
@@ -72,7 +81,7 @@ export class ChatService {
       instanceId: deps.instanceId,
       logger,
       metrics: deps.metrics,
-      onMembershipChanged: () => this.access.clear(),
+      onMembershipChanged: (roomId) => (roomId === undefined ? this.access.clear() : this.access.forget(roomId)),
       onRemotePresence: (userId) => this.notifier.forget(userId),
     });
     this.presenceFeed = new PresenceFeed({ presence, rooms: this.rooms, fanout: this.fanout, notifier: this.notifier, logger });
@@ -124,16 +133,47 @@ export class ChatService {
   async sendMessage(
     userId: string,
     roomId: string,
-    input: { content: string; clientMsgId: string | null },
+    input: { content: string; clientMsgId: string | null; attachments?: readonly string[] },
   ): Promise<{ message: MessageEvent; duplicate: boolean }> {
     const access = await this.access.authorize(userId, roomId);
+    if (access.blockedBy.length > 0) {
+      throw new ChatError(
+        'BLOCKED',
+        access.blockedBy.includes(userId)
+          ? 'you blocked this chat: unblock it to send messages'
+          : 'this chat is blocked: your messages cannot be delivered',
+      );
+    }
     const { message: stored, duplicate } = await this.store.append({ roomId, senderId: userId, ...input });
-    const message = messageEvent(stored);
+    const message = this.messages.event(stored);
     if (!duplicate) {
       this.fanout.publish(access, message, stored.seq);
-      this.notifier.stored(message, access.members);
+      this.notifier.stored(message, access.members, access.muted);
     }
     return { message, duplicate };
+  }
+
+  /**
+   * The sender's own message becomes a tombstone (within the delete window); the room hears
+   * `{"type":"deleted"}` here and on every instance. Deleting it again announces nothing.
+   */
+  async deleteMessage(userId: string, roomId: string, messageId: number): Promise<{ deleted: true; messageId: string }> {
+    const access = await this.access.authorize(userId, roomId);
+    const changed = await this.messages.delete(roomId, userId, messageId, this.deleteWindowSeconds);
+    if (changed) this.fanout.publish(access, { type: 'deleted', roomId, messageId: String(messageId) });
+    return { deleted: true, messageId: String(messageId) };
+  }
+
+  /** block / unblock, leave (hide), mute: the member's own settings; every instance learns of blocks and mutes */
+  async changeRoomSetting(userId: string, roomId: string, change: RoomSetting): Promise<RoomView> {
+    await this.rooms.setting(userId, roomId, change);
+    if (!('hidden' in change)) this.fanout.membershipChanged(roomId);
+    return this.rooms.get(userId, roomId);
+  }
+
+  /** the message of a room, for reports (NOT_FOUND when the room has no such message) */
+  async messageInRoom(roomId: string, messageId: number): Promise<{ senderId: string; content: string }> {
+    return this.messages.one(roomId, messageId);
   }
 
   /** moves the caller's read mark forward only; publishes a read event when it moved */

@@ -18,20 +18,57 @@ export const content = z
 
 export const clientMsgId = z.string().min(1).max(64, 'clientMsgId must be at most 64 characters');
 
+export const MAX_ATTACHMENTS = 4;
+
+/** upload ids (POST /api/uploads) of photos the message carries */
+export const attachments = z
+  .array(z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be an upload id returned by POST /api/uploads'), {
+    error: 'attachments must be an array of upload ids',
+  })
+  .max(MAX_ATTACHMENTS, `at most ${MAX_ATTACHMENTS} photos per message`)
+  .refine((ids) => new Set(ids).size === ids.length, 'the same photo is listed twice');
+
+/** content of a message that may carry photos: it may then be empty */
+const optionalContent = z
+  .string({ error: 'content must be a string' })
+  .transform((s) => s.trim())
+  .refine((s) => [...s].length <= MAX_CONTENT_CHARS, `content must be at most ${MAX_CONTENT_CHARS} characters`);
+
+/** content + attachments: a message needs text, photos, or both */
+function contentAndPhotos(
+  b: { text: unknown; attachments?: string[] | null | undefined },
+  ctx: z.RefinementCtx,
+): { content: string; attachments: string[] } | null {
+  const photos = b.attachments ?? [];
+  const parsed = (photos.length > 0 ? optionalContent : content).safeParse(b.text ?? (photos.length > 0 ? '' : undefined));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: ['content'] });
+    return z.NEVER;
+  }
+  return { content: parsed.data, attachments: photos };
+}
+
 /** the body of a message SEND; `message` is accepted as an alias of `content` (Spring clients) */
 export const messageBody = z
   .object({
     content: z.unknown().optional(),
     message: z.unknown().optional(),
     clientMsgId: clientMsgId.nullish(),
+    attachments: attachments.nullish(),
   })
   .transform((b, ctx) => {
-    const parsed = content.safeParse(b.content ?? b.message);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: ['content'] });
-      return z.NEVER;
-    }
-    return { content: parsed.data, clientMsgId: b.clientMsgId ?? null };
+    const r = contentAndPhotos({ text: b.content ?? b.message, attachments: b.attachments }, ctx);
+    if (!r) return z.NEVER;
+    return { ...r, clientMsgId: b.clientMsgId ?? null };
+  });
+
+/** Socket.IO `message:send` */
+export const sendMessageInput = z
+  .object({ roomId, content: z.unknown().optional(), clientMsgId: clientMsgId.nullish(), attachments: attachments.nullish() })
+  .transform((b, ctx) => {
+    const r = contentAndPhotos({ text: b.content, attachments: b.attachments }, ctx);
+    if (!r) return z.NEVER;
+    return { roomId: b.roomId, ...r, clientMsgId: b.clientMsgId ?? null };
   });
 
 export const readBody = z.object({ messageId });

@@ -6,6 +6,7 @@
 import { relations, sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   datetime,
   index,
   int,
@@ -68,6 +69,15 @@ export const roomMembers = mysqlTable(
     joinedAt: datetime('joined_at', { fsp: 3 }).notNull().default(now),
     /** set when the member left or the account was deleted; such members lose access */
     leftAt: datetime('left_at', { fsp: 3 }),
+    /** set while this member blocks the counterpart: no SEND of either side is stored */
+    blockedAt: datetime('blocked_at', { fsp: 3 }),
+    /** no push notifications (`chat.notifications`) for this member in this room */
+    muted: boolean('muted').notNull().default(false),
+    /**
+     * set when the member hid the room from their list: the room's newest message id at that
+     * moment. The room shows again once a newer message arrives (rooms.last_message_id above it).
+     */
+    hiddenAtMessageId: bigint('hidden_at_message_id', { mode: 'number', unsigned: true }),
   },
   (t) => [
     primaryKey({ name: 'room_members_pk', columns: [t.roomId, t.userId] }),
@@ -88,6 +98,8 @@ export const messages = mysqlTable(
     /** the sender's idempotency key; NULLs do not collide in a MySQL unique index */
     clientMsgId: varchar('client_msg_id', { length: 64 }),
     createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+    /** set when the sender deleted it: a tombstone, its content is emptied and its photos hidden */
+    deletedAt: datetime('deleted_at', { fsp: 3 }),
   },
   (t) => [
     index('messages_room_id_idx').on(t.roomId, t.id),
@@ -147,6 +159,24 @@ export const uploads = mysqlTable(
     createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
   },
   (t) => [index('uploads_room_idx').on(t.roomId, t.createdAt), index('uploads_message_idx').on(t.messageId)],
+);
+
+/** A member's report of a room's counterpart or one of their messages, for moderation. */
+export const reports = mysqlTable(
+  'reports',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    roomId: varchar('room_id', { length: 36 }).notNull(),
+    reporterId: varchar('reporter_id', { length: 191 }).notNull(),
+    /** the counterpart of the reporter in the room */
+    reportedUserId: varchar('reported_user_id', { length: 191 }).notNull(),
+    /** the reported message, when a message (not only the user) was reported */
+    messageId: bigint('message_id', { mode: 'number', unsigned: true }),
+    reason: varchar('reason', { length: 32 }).notNull(),
+    note: varchar('note', { length: 1000 }),
+    createdAt: datetime('created_at', { fsp: 3 }).notNull().default(now),
+  },
+  (t) => [index('reports_room_idx').on(t.roomId, t.id), index('reports_reported_user_idx').on(t.reportedUserId, t.id)],
 );
 
 export const roomsRelations = relations(rooms, ({ many }) => ({

@@ -8,6 +8,7 @@ export const chatErrorCodes = {
   FORBIDDEN: 'not a member of this room',
   NOT_FOUND: 'no such room',
   TOO_MANY_REQUESTS: 'too many requests, slow down',
+  BLOCKED: 'this chat is blocked: messages cannot be sent while either side blocks it',
   UNAVAILABLE: 'the message store is unavailable, try again',
 } as const;
 

@@ -3,7 +3,7 @@
  * authorisation and rate limits as STOMP. Events (docs/contract.md):
  *   client → server, each with an acknowledgement:
  *     room:join {roomId, since?}   room:leave {roomId}
- *     message:send {roomId, content, clientMsgId?} → {ok, message} | {ok:false, error}
+ *     message:send {roomId, content, clientMsgId?, attachments?} → {ok, message} | {ok:false, error}
  *     message:read {roomId, messageId}             typing {roomId}
  *   server → client: room:event with the same JSON events as STOMP bodies; user:error with the
  *   rejections of the user's STOMP SENDs (the events of `/user/queue/errors`).
@@ -23,7 +23,7 @@ import type { MessageEvent, RoomEvent, SendErrorEvent } from '../shared/events.j
 import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
 import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
-import { clientMsgId, content, firstIssue, messageId, roomId } from '../chat/validation.js';
+import { firstIssue, messageId, roomId, sendMessageInput } from '../chat/validation.js';
 import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
@@ -37,7 +37,7 @@ type Ack<T = object> = (reply: ({ ok: true } & T) | { ok: false; error: { code: 
 export interface ClientToServerEvents {
   'room:join': (payload: { roomId: string; since?: string | number }, ack?: Ack) => void;
   'room:leave': (payload: { roomId: string }, ack?: Ack) => void;
-  'message:send': (payload: { roomId: string; content: string; clientMsgId?: string }, ack?: Ack<{ message: MessageEvent }>) => void;
+  'message:send': (payload: { roomId: string; content: string; clientMsgId?: string; attachments?: string[] }, ack?: Ack<{ message: MessageEvent }>) => void;
   'message:read': (payload: { roomId: string; messageId: string | number }, ack?: Ack<{ lastReadMessageId: string }>) => void;
   typing: (payload: { roomId: string }, ack?: Ack) => void;
 }
@@ -60,7 +60,7 @@ type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServer
 
 export const joinInput = z.object({ roomId, since: messageId.nullish() });
 export const roomInput = z.object({ roomId });
-export const sendInput = z.object({ roomId, content, clientMsgId: clientMsgId.nullish() });
+export const sendInput = sendMessageInput;
 export const readInput = z.object({ roomId, messageId });
 
 export interface SocketIoBridgeOptions {
@@ -201,7 +201,11 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         sendInput,
         async (input) => {
           const started = performance.now();
-          const { message } = await chat.sendMessage(user.id, input.roomId, { content: input.content, clientMsgId: input.clientMsgId ?? null });
+          const { message } = await chat.sendMessage(user.id, input.roomId, {
+            content: input.content,
+            clientMsgId: input.clientMsgId,
+            attachments: input.attachments,
+          });
           opts.metrics?.receipt.socketio.observe(secondsSince(started));
           return { message };
         },

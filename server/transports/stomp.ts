@@ -211,6 +211,7 @@ function toStompError(err: unknown, context: string): unknown {
   if (err instanceof ChatError) {
     const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'INTERNAL' | 'AUTH_FAILED'> = {
       FORBIDDEN: 'FORBIDDEN',
+      BLOCKED: 'FORBIDDEN',
       NOT_FOUND: 'FORBIDDEN',
       BAD_REQUEST: 'BAD_REQUEST',
       TOO_MANY_REQUESTS: 'RATE_LIMITED',

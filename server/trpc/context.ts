@@ -10,10 +10,12 @@ import { TokenError, type AuthUser, type TokenService } from '../auth/tokens.js'
 import { clientAddress } from '../http/client-address.js';
 import type { ChatService } from '../chat/service.js';
 import type { InquiryService } from '../inquiries/service.js';
+import type { ReportService } from '../reports/service.js';
 
 export interface TrpcServices {
   chat: ChatService;
   inquiries: InquiryService;
+  reports: ReportService;
   tokens: TokenService;
   authenticator: Authenticator;
   socketTokenTtlSeconds: number;

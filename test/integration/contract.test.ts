@@ -186,10 +186,18 @@ describe('the published contract', () => {
     for (const c of sendChannels) {
       for (const m of Object.values<Doc>(c.messages)) for (const ex of m.examples) await withReceipt(alice, 'SEND', real(ex.headers), JSON.stringify(ex.payload));
     }
-    // what makes the other documented events happen: the seller reads, a refused SEND
+    // what makes the other documented events happen: the seller reads, a refused SEND, a deletion
     const latest = JSON.parse(parseFrame(alice.frames.filter((f) => f.startsWith('MESSAGE')).at(-1)!).body) as Doc;
     await withReceipt(bob, 'SEND', { destination: `/pub/room/${roomId}/read`, 'content-type': 'application/json' }, JSON.stringify({ messageId: latest.id ?? '1' }));
     alice.send(frame('SEND', { destination: `/pub/room/${roomId}/message`, 'content-type': 'application/json', receipt: 'refused' }, '{"content":"   ","clientMsgId":"c-7"}'));
+    // …and the buyer deletes their latest message
+    const ownLatest = alice.frames
+      .filter((f) => f.startsWith('MESSAGE'))
+      .map((f) => JSON.parse(parseFrame(f).body) as Doc)
+      .filter((e) => e.type === 'message' && e.senderId === EXAMPLE.buyer)
+      .at(-1)!;
+    const deleted = await trpcClient(server.url, { token: tokens[EXAMPLE.buyer] }).mutate('history.delete', { roomId, messageId: ownLatest.id });
+    expect(deleted.status).toBe(200);
 
     // each server-sent destination of the document must have shown every one of its events
     const serverDestinations = Object.entries<Doc>(channels).filter(([, c]) => Object.values<Doc>(c.messages).every((m) => m['x-stomp-command'] === 'MESSAGE'));

@@ -42,6 +42,8 @@ function envelope(roomId: string, seq: number, origin: string): RoomEnvelope {
       content: `message ${seq}`,
       clientMsgId: null,
       createdAt,
+      attachments: [],
+      deleted: false,
       roomUUID: roomId,
       sender: 'buyer@example.com',
       timestamp: createdAt,

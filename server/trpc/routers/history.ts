@@ -1,4 +1,4 @@
-/** history.list / history.since / history.markRead */
+/** history.list / history.since / history.markRead / history.delete */
 import { z } from 'zod';
 import { messageId, roomId } from '../../chat/validation.js';
 import { protectedProcedure, router } from '../trpc.js';
@@ -15,6 +15,11 @@ export const historyRouter = router({
   since: protectedProcedure
     .input(z.object({ roomId, after: messageId, limit: z.number().int().min(1).max(1000).default(1000) }))
     .query(({ ctx, input }) => ctx.chat.since(ctx.user.id, input.roomId, { after: input.after, limit: input.limit })),
+
+  /** the caller's own message, within MESSAGE_DELETE_WINDOW_SECONDS of sending it, becomes a tombstone */
+  delete: protectedProcedure
+    .input(z.object({ roomId, messageId }))
+    .mutation(({ ctx, input }) => ctx.chat.deleteMessage(ctx.user.id, input.roomId, input.messageId)),
 
   /** moves the caller's read mark forward only */
   markRead: protectedProcedure

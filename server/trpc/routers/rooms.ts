@@ -1,4 +1,4 @@
-/** rooms.open / rooms.list / rooms.get */
+/** rooms.open / rooms.list / rooms.get and the caller's own settings: block, unblock, leave, mute */
 import { z } from 'zod';
 import { roomId } from '../../chat/validation.js';
 import { protectedProcedure, router } from '../trpc.js';
@@ -23,4 +23,23 @@ export const roomsRouter = router({
     }),
 
   get: protectedProcedure.input(z.object({ roomId })).query(({ ctx, input }) => ctx.chat.getRoom(ctx.user.id, input.roomId)),
+
+  /** while either side blocks, no SEND in the room is stored (error event BLOCKED) */
+  block: protectedProcedure
+    .input(z.object({ roomId }))
+    .mutation(({ ctx, input }) => ctx.chat.changeRoomSetting(ctx.user.id, input.roomId, { blocked: true })),
+
+  unblock: protectedProcedure
+    .input(z.object({ roomId }))
+    .mutation(({ ctx, input }) => ctx.chat.changeRoomSetting(ctx.user.id, input.roomId, { blocked: false })),
+
+  /** hides the room from the caller's list until a new message arrives */
+  leave: protectedProcedure
+    .input(z.object({ roomId }))
+    .mutation(({ ctx, input }) => ctx.chat.changeRoomSetting(ctx.user.id, input.roomId, { hidden: true })),
+
+  /** no push notifications (`chat.notifications`) for the caller in this room while muted */
+  mute: protectedProcedure
+    .input(z.object({ roomId, muted: z.boolean({ error: 'muted must be true or false' }) }))
+    .mutation(({ ctx, input }) => ctx.chat.changeRoomSetting(ctx.user.id, input.roomId, { muted: input.muted })),
 });
