@@ -11,7 +11,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { productById } from '../_lib/catalogue';
 import { counterpartName, useChat } from '../_lib/chat-context';
-import { idGreater, previewOf, type Attachment, type ChatMessage, type Room, type RoomEvent } from '../_lib/chat-types';
+import { asDeleted, idGreater, previewOf, type Attachment, type ChatMessage, type Room, type RoomEvent } from '../_lib/chat-types';
 import { useTRPC } from '../_lib/trpc';
 import { ChatHeader } from './chat/chat-header';
 import { Composer } from './chat/composer';
@@ -28,7 +28,7 @@ const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_SHOW_MS = 3000;
 
 export function ChatView({ roomId }: { roomId: string }) {
-  const { me, connection, status, generation, setOpenRoom } = useChat();
+  const { me, connection, status, generation, setOpenRoom, updateRoom: updateListedRoom } = useChat();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const roomQuery = useQuery(trpc.rooms.get.queryOptions({ roomId }));
@@ -56,6 +56,12 @@ export function ChatView({ roomId }: { roomId: string }) {
     [queryClient, trpc, roomId],
   );
 
+  // the room list shows the deleted message as deleted too, when it was the last one
+  const deletedInList = useCallback(
+    (messageId: string) => updateListedRoom(roomId, (r) => (r.lastMessage && r.lastMessage.id === messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null)),
+    [updateListedRoom, roomId],
+  );
+
   const outbox = useOutbox(roomId);
   const stick = useRef<{ beforePrepend(): void }>({ beforePrepend: () => undefined });
   const history = useHistory({
@@ -64,6 +70,7 @@ export function ChatView({ roomId }: { roomId: string }) {
     meId: me.id,
     connection,
     onStored: outbox.onStored,
+    onDeleted: deletedInList,
     beforePrepend: () => stick.current.beforePrepend(),
     onIncoming: (m: ChatMessage) => {
       setTypingUntil(0);
@@ -84,7 +91,10 @@ export function ChatView({ roomId }: { roomId: string }) {
     roomId,
     room,
     name,
-    onDeleted: history.markDeleted,
+    onDeleted: (id) => {
+      history.markDeleted(id);
+      deletedInList(id);
+    },
     announce: (text) => {
       setNotice(text);
       setAnnouncement(text);

@@ -33,11 +33,13 @@ export interface HistoryOptions {
   onEvent(ev: Exclude<RoomEvent, ChatMessage | { type: 'deleted' }>): void;
   /** a live message from the other side */
   onIncoming(m: ChatMessage): void;
+  /** a message of this room was deleted (live event) */
+  onDeleted(messageId: string): void;
   /** called just before older messages are put above the ones shown */
   beforePrepend(): void;
 }
 
-export function useHistory({ roomId, room, meId, connection, onStored, onEvent, onIncoming, beforePrepend }: HistoryOptions) {
+export function useHistory({ roomId, room, meId, connection, onStored, onEvent, onIncoming, onDeleted, beforePrepend }: HistoryOptions) {
   const api = useTRPCClient();
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [loaded, setLoaded] = useState(false);
@@ -48,9 +50,9 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
   const [firstUnreadId, setFirstUnreadId] = useState<string | null>(null);
   /** newest stored message id we hold: the `x-since` of every (re)subscribe */
   const newestId = useRef<string | null>(null);
-  const callbacks = useRef({ onStored, onEvent, onIncoming, beforePrepend });
+  const callbacks = useRef({ onStored, onEvent, onIncoming, onDeleted, beforePrepend });
   useEffect(() => {
-    callbacks.current = { onStored, onEvent, onIncoming, beforePrepend };
+    callbacks.current = { onStored, onEvent, onIncoming, onDeleted, beforePrepend };
   });
 
   const merge = useCallback((incoming: ChatMessage[]) => {
@@ -142,6 +144,7 @@ export function useHistory({ roomId, room, meId, connection, onStored, onEvent, 
         merge([ev]);
       } else if (ev.type === 'deleted') {
         markDeleted(ev.messageId);
+        callbacks.current.onDeleted(ev.messageId);
       } else {
         callbacks.current.onEvent(ev);
       }
