@@ -185,6 +185,11 @@ export function ChatView({ roomId }: { roomId: string }) {
             Loading earlier messages…
           </p>
         )}
+        {notice && (
+          <p className="chat-notice" data-testid="chat-notice" aria-hidden="true">
+            {notice}
+          </p>
+        )}
         {scroll.showJump && (
           <button type="button" className="jump-button" onClick={scroll.jumpToBottom}>
             New messages ↓
@@ -197,11 +202,6 @@ export function ChatView({ roomId }: { roomId: string }) {
       <div className="sr-only" aria-live="polite" aria-atomic="true">
         {announcement}
       </div>
-      {notice && (
-        <p className="chat-notice" data-testid="chat-notice" aria-hidden="true">
-          {notice}
-        </p>
-      )}
       <Composer
         roomId={roomId}
         name={name}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../server/paths.js';
-import { launchChromium, PHONE, screenshot, signedInPage, type SignedInPage } from '../helpers/browser.js';
+import { DESKTOP, launchChromium, PHONE, screenshot, signedInPage, type SignedInPage } from '../helpers/browser.js';
 import { dropDatabase, freePort, startChildServer, testEnvVars, uniqueName, type ChildServer } from '../helpers/server.js';
 import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
@@ -67,6 +67,19 @@ async function sendText(page: Page, text: string) {
   await page.locator('[data-testid="message"] .bubble', { hasText: text }).waitFor();
 }
 
+/** the state as it is, at both sizes (the page goes back to its own size after) */
+async function shoot(page: Page, name: string) {
+  const own = page.viewportSize()!;
+  for (const [label, size] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    await page.setViewportSize(size);
+    await screenshot(page, `social-${name}-${label}`);
+  }
+  await page.setViewportSize(own);
+}
+
 const bubble = (page: Page, text: string) => page.locator('[data-testid="message"]', { hasText: text });
 
 describe('photos, block, delete and leave in the chat page', () => {
@@ -80,7 +93,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     const jpeg = await photo(1600, 1200).jpeg({ quality: 80 }).toBuffer();
     await hana.page.getByTestId('photo-input').setInputFiles({ name: 'bike.jpg', mimeType: 'image/jpeg', buffer: jpeg });
     await hana.page.locator('[data-testid="staged-photo"][data-state="ready"]').waitFor({ timeout: 30_000 });
-    await screenshot(hana.page, 'social-photo-staged-desktop');
+    await shoot(hana.page, 'photo-staged');
     await hana.page.getByTestId('composer').fill('The frame, as promised');
     await hana.page.getByRole('button', { name: 'Send' }).click();
 
@@ -89,7 +102,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     await thumb.waitFor({ timeout: 20_000 });
     await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     await bubble(ivan.page, 'The frame, as promised').waitFor();
-    await screenshot(ivan.page, 'social-photo-received-phone');
+    await shoot(ivan.page, 'photo-received');
 
     await ivan.page.getByRole('button', { name: /Open photo 1 of 1/ }).click();
     const full = ivan.page.getByTestId('photo-full');
@@ -97,7 +110,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     // the full image, not the thumbnail blown up
     const thumbWidth = await thumb.evaluate((img: HTMLImageElement) => img.naturalWidth);
     await expect.poll(() => full.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))).toBeGreaterThan(thumbWidth);
-    await screenshot(ivan.page, 'social-photo-viewer-phone');
+    await shoot(ivan.page, 'photo-viewer');
     await ivan.page.keyboard.press('Escape');
     await full.waitFor({ state: 'detached' });
     expect(ivan.page.url()).toContain(`/chat/${roomId}`);
@@ -109,7 +122,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     await hana.page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => ivan.page.locator('[data-testid="photo-thumb"]').count(), { timeout: 20_000 }).toBe(2);
     await expect.poll(() => hana.page.locator('[data-testid="room-item"]', { hasText: 'Ivan' }).locator('.room-preview').innerText()).toBe('You: Photo');
-    await screenshot(hana.page, 'social-photo-sent-desktop');
+    await shoot(hana.page, 'photo-sent');
     expect(hana.errors).toEqual([]);
     expect(ivan.errors).toEqual([]);
   }, 120_000);
@@ -132,7 +145,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     expect(await note.innerText()).toContain('You blocked Kofi');
     await expect.poll(() => jade.page.getByTestId('composer').count()).toBe(0);
     await jade.page.getByTestId('header-blocked').waitFor();
-    await screenshot(jade.page, 'social-blocked-by-me-phone');
+    await shoot(jade.page, 'blocked-by-me');
 
     // the blocked side's SEND is refused and never reaches the page
     kofiStomp.send(`/pub/room/${roomId}/message`, { content: 'Are you there?', clientMsgId: 'k-2' });
@@ -152,7 +165,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     await kofi.page.goto(`/chat/${roomId}`);
     await kofi.page.getByTestId('composer-blocked').waitFor();
     expect(await kofi.page.getByTestId('composer-blocked').innerText()).toContain('You can no longer send messages');
-    await screenshot(kofi.page, 'social-blocked-by-them-desktop');
+    await shoot(kofi.page, 'blocked-by-them');
 
     await jade.page.getByTestId('unblock-button').click();
     await jade.page.getByTestId('composer').waitFor();
@@ -179,8 +192,8 @@ describe('photos, block, delete and leave in the chat page', () => {
     await milo.page.getByTestId('deleted-message').waitFor();
     expect(await milo.page.getByText('010-1234-5678').count()).toBe(0);
     expect(await lena.page.getByText('010-1234-5678').count()).toBe(0);
-    await screenshot(lena.page, 'social-deleted-desktop');
-    await screenshot(milo.page, 'social-deleted-phone');
+    await shoot(lena.page, 'deleted-own');
+    await shoot(milo.page, 'deleted-theirs');
 
     // and after a reload, from history
     await milo.page.reload();
@@ -196,12 +209,12 @@ describe('photos, block, delete and leave in the chat page', () => {
     const nora = await pageAs('nora', PHONE);
     await openChat(nora.page, roomId);
     await nora.page.getByTestId('room-menu-button').click();
-    await screenshot(nora.page, 'social-room-menu-phone');
+    await shoot(nora.page, 'room-menu');
     await nora.page.getByTestId('menu-leave').click();
     await nora.page.getByTestId('confirm-dialog').getByRole('button', { name: 'Leave' }).click();
     await nora.page.waitForURL((url) => url.pathname === '/chat');
     await nora.page.getByText('No chats yet.').waitFor();
-    await screenshot(nora.page, 'social-left-phone');
+    await shoot(nora.page, 'left');
     // the list from the server agrees
     const listed = await trpcClient(baseUrl, { token: await tokenFor('nora') }).query('rooms.list', {});
     expect((listed.data.rooms as Array<{ id: string }>).map((r) => r.id)).not.toContain(roomId);
@@ -209,7 +222,7 @@ describe('photos, block, delete and leave in the chat page', () => {
     await omar.sendWithReceipt(`/pub/room/${roomId}/message`, { content: 'I can lower the price', clientMsgId: 'o-2' });
     const row = nora.page.locator('[data-testid="room-item"]', { hasText: 'I can lower the price' });
     await row.waitFor({ timeout: 20_000 });
-    await screenshot(nora.page, 'social-back-after-message-phone');
+    await shoot(nora.page, 'back-after-message');
     expect(nora.errors).toEqual([]);
   }, 120_000);
 
@@ -228,11 +241,11 @@ describe('photos, block, delete and leave in the chat page', () => {
     await dialog.getByRole('button', { name: 'Send report' }).click();
     await dialog.getByText('Choose what is wrong.').waitFor(); // no reason: nothing sent
     await dialog.getByLabel('Scam or fraud').check();
-    await screenshot(pia.page, 'social-report-desktop');
+    await shoot(pia.page, 'report');
     await dialog.getByRole('button', { name: 'Send report' }).click();
     await pia.page.getByTestId('chat-notice').filter({ hasText: 'your report was sent' }).waitFor();
     await dialog.waitFor({ state: 'hidden' });
-    await screenshot(pia.page, 'social-muted-reported-desktop');
+    await shoot(pia.page, 'muted-reported');
     expect(pia.errors).toEqual([]);
   }, 120_000);
 });
