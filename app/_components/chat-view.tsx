@@ -57,8 +57,12 @@ export function ChatView({ roomId }: { roomId: string }) {
   );
 
   // the room list shows the deleted message as deleted too, when it was the last one
+  // (and what was announced of it to screen readers goes too)
   const deletedInList = useCallback(
-    (messageId: string) => updateListedRoom(roomId, (r) => (r.lastMessage && r.lastMessage.id === messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null)),
+    (messageId: string) => {
+      setAnnouncement('');
+      updateListedRoom(roomId, (r) => (r.lastMessage && r.lastMessage.id === messageId ? { ...r, lastMessage: asDeleted(r.lastMessage) } : null));
+    },
     [updateListedRoom, roomId],
   );
 

@@ -190,8 +190,8 @@ describe('photos, block, delete and leave in the chat page', () => {
     await lena.page.getByTestId('confirm-dialog').getByRole('button', { name: 'Delete' }).click();
     await lena.page.getByTestId('deleted-message').waitFor();
     await milo.page.getByTestId('deleted-message').waitFor();
-    expect(await milo.page.getByText('010-1234-5678').count()).toBe(0);
-    expect(await lena.page.getByText('010-1234-5678').count()).toBe(0);
+    expect(await milo.page.getByText('010-1234-5678').evaluateAll((els) => els.map((e) => e.outerHTML))).toEqual([]);
+    expect(await lena.page.getByText('010-1234-5678').evaluateAll((els) => els.map((e) => e.outerHTML))).toEqual([]);
     await shoot(lena.page, 'deleted-own');
     await shoot(milo.page, 'deleted-theirs');
 
