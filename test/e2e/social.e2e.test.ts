@@ -226,6 +226,27 @@ describe('photos, block, delete and leave in the chat page', () => {
     expect(nora.errors).toEqual([]);
   }, 120_000);
 
+  it("shows when the other side was last seen on a freshly opened page (the server remembers it)", async () => {
+    const roomId = await openRoom('rosa', 'sami', 'p-road-bike');
+    const sami = await connectStomp(server!.wsUrl, { Authorization: `Bearer ${await tokenFor('sami')}` });
+    await sami.disconnect();
+    const rosa = await pageAs('rosa', PHONE);
+    const status = rosa.page.getByTestId('counterpart-status');
+    // the page never saw Sami online or leaving, and Sami wrote nothing: only the server can know
+    await expect
+      .poll(
+        async () => {
+          await openChat(rosa.page, roomId);
+          await status.filter({ hasNotText: 'Status unknown' }).waitFor();
+          return status.innerText();
+        },
+        { timeout: 20_000 },
+      )
+      .toMatch(/^Last seen (just now|\d+ min ago)$/);
+    await shoot(rosa.page, 'last-seen');
+    expect(rosa.errors).toEqual([]);
+  }, 120_000);
+
   it('mutes a chat from the menu and shows it muted in the list; reports a message with a reason', async () => {
     const roomId = await openRoom('pia', 'quinn', 'p-road-bike');
     const quinn = await stompAs('quinn');
