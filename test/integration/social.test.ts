@@ -249,6 +249,7 @@ describe('delete', () => {
   it('turns the sender’s message into a tombstone in history and resync, with a live deleted event on STOMP and Socket.IO', async () => {
     const room = await openRoom(server.url);
     const up = await upload(room, room.buyer);
+    expect((await fetch(`${server.url}${up.url}`)).status).toBe(200);
     const buyer = await stomp(room.buyer);
     await buyer.sendWithReceipt(`/pub/room/${room.roomId}/message`, { content: 'wrong photo', attachments: [up.id] });
     const [message] = await historyOf(room, room.buyer);
@@ -265,6 +266,9 @@ describe('delete', () => {
     expect(event!.body).toEqual({ type: 'deleted', roomId: room.roomId, messageId: message.id });
     await waitFor(() => socketEvents.some((e) => e.type === 'deleted' && e.messageId === message.id), 'the deleted event over Socket.IO');
 
+    // the photo's earlier links stop working
+    const image = await fetch(`${server.url}${up.url}`);
+    expect(image.status).toBe(404);
     const [tombstone] = await historyOf(room, room.seller);
     expect(tombstone).toMatchObject({ id: message.id, deleted: true, content: '', attachments: [] });
     const since = await (await api(room.seller)).query('history.since', { roomId: room.roomId, after: '0' });
