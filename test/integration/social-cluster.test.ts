@@ -31,12 +31,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) await c.disconnect().catch(() => undefined);
   for (const s of sockets) s.disconnect();
+  // drops the database and the cluster's topics
   await cluster?.stop();
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(cluster.prefix));
-  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
 }, 60_000);
 
 const node = (i: number) => cluster.nodes[i]!;
@@ -126,7 +122,8 @@ describe('across two instances on Kafka', () => {
     await buyer.sendWithReceipt(`/pub/room/${room.roomId}/message`, { content: 'send the money first' });
     const [message] = (await (await apiOn(1, room.seller)).query('history.list', { roomId: room.roomId })).data.messages;
 
-    const consumer = kafka.consumer({ groupId: `${cluster.prefix}reports-reader` });
+    const groupId = `${cluster.prefix}reports-reader`;
+    const consumer = kafka.consumer({ groupId });
     const received: any[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic: `${cluster.prefix}chat.reports`, fromBeginning: true });
@@ -139,6 +136,10 @@ describe('across two instances on Kafka', () => {
       expect(record.value).toMatchObject({ reporterId: room.seller, reportedUserId: room.buyer, messageId: message.id, messageContent: 'send the money first', reason: 'fraud' });
     } finally {
       await consumer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
     }
   });
 });
