@@ -161,6 +161,74 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     },
   };
 
+  // photo uploads: multipart in, images out, so no JSON examples (the contract test calls those)
+  const uploadError = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/UploadError' } } },
+  });
+  paths['/api/uploads'] = {
+    post: {
+      operationId: 'uploadPhoto',
+      summary:
+        'Upload one photo into a room (members only): the type is decided from the bytes (JPEG, PNG, WebP; HEIC as JPEG when it can be decoded), metadata is stripped, a thumbnail is made. Send its `id` in a message\'s `attachments`.',
+      tags: ['uploads'],
+      parameters: [{ name: 'roomId', in: 'query', required: true, schema: { type: 'string', format: 'uuid' }, description: 'the room the photo is for' }],
+      requestBody: {
+        required: true,
+        content: { 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } }, required: ['file'] } } },
+      },
+      responses: {
+        '201': { description: 'stored', content: { 'application/json': { schema: { $ref: '#/components/schemas/UploadView' } } } },
+        '400': uploadError('a truncated or damaged image, no `file` field, no roomId'),
+        '401': uploadError('no valid token or session'),
+        '403': uploadError('not a member of the room'),
+        '413': uploadError('over UPLOAD_MAX_BYTES, or over UPLOAD_MAX_PIXELS'),
+        '415': uploadError('not an image of an accepted type (decided from the bytes)'),
+      },
+    },
+  };
+  for (const [path, what] of [
+    ['/api/uploads/{id}', 'the stored image'],
+    ['/api/uploads/{id}/thumb', 'the thumbnail'],
+  ] as const) {
+    paths[path] = {
+      get: {
+        operationId: path.endsWith('/thumb') ? 'photoThumbnail' : 'photo',
+        summary: `${what} behind a signed, expiring link (the \`url\` / \`thumbUrl\` of an upload or of a message's attachment); the signature is the permission`,
+        tags: ['uploads'],
+        security: [{}],
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'exp', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'sig', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: what, content: { 'image/*': { schema: { type: 'string', contentMediaType: 'image/*' } } } },
+          '403': uploadError('unsigned, altered or expired link'),
+          '404': uploadError('no such image, or its message was deleted'),
+        },
+      },
+    };
+  }
+  schemas.UploadView = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      contentType: { type: 'string' },
+      bytes: { type: 'integer' },
+      width: { type: 'integer' },
+      height: { type: 'integer' },
+      url: { type: 'string', description: 'signed, expiring path of the image' },
+      thumbUrl: { type: 'string', description: 'signed, expiring path of the thumbnail' },
+    },
+    required: ['id', 'contentType', 'bytes', 'width', 'height', 'url', 'thumbUrl'],
+  };
+  schemas.UploadError = {
+    type: 'object',
+    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+    required: ['error'],
+  };
+
   paths['/metrics'] = {
     get: {
       operationId: 'metrics',
@@ -198,6 +266,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       { name: 'rooms', description: 'chat rooms between a buyer and a seller about a product' },
       { name: 'history', description: 'stored messages and read marks' },
       { name: 'inquiries', description: 'customer inquiries to support' },
+      { name: 'reports', description: "members' reports of users and messages, for moderation" },
+      { name: 'uploads', description: 'photos for messages' },
       { name: 'auth', description: 'the caller and socket tokens' },
       { name: 'health', description: 'probes' },
     ],

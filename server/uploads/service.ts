@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../auth/tokens.js';
 import type { Db } from '../db/client.js';
-import { roomMembers, uploads } from '../db/schema.js';
+import { messages, roomMembers, uploads } from '../db/schema.js';
 import type { UploadRow } from '../db/types.js';
 import type { Logger } from '../logger.js';
 import { UploadError } from './errors.js';
@@ -120,8 +120,16 @@ export class UploadService {
   ): Promise<StoredObject & { contentType: string; expiresAt: number }> {
     if (!UPLOAD_ID.test(id)) throw new UploadError('NOT_FOUND', 'no such image');
     const { expiresAt } = this.deps.signer.verify(id, variant, exp, sig);
-    const [row] = await this.deps.db.select().from(uploads).where(eq(uploads.id, id)).limit(1);
-    if (!row) throw new UploadError('NOT_FOUND', 'no such image');
+    const [found] = await this.deps.db
+      .select({ upload: uploads, deletedAt: messages.deletedAt })
+      .from(uploads)
+      .leftJoin(messages, eq(messages.id, uploads.messageId))
+      .where(eq(uploads.id, id))
+      .limit(1);
+    if (!found) throw new UploadError('NOT_FOUND', 'no such image');
+    // a photo of a deleted message is gone for everyone, also behind links handed out before
+    if (found.deletedAt) throw new UploadError('NOT_FOUND', 'the message with this image was deleted');
+    const row = found.upload;
     const key = variant === 'thumb' ? row.thumbKey : row.storageKey;
     const object = await this.deps.storage.get(key);
     if (!object) throw new UploadError('NOT_FOUND', 'the image is no longer stored');

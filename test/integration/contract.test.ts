@@ -85,7 +85,7 @@ describe('the published contract', () => {
     let checked = 0;
     for (const [path, item] of Object.entries<Doc>(openapi.doc.paths)) {
       for (const op of Object.values<Doc>(item)) {
-        const input = op.parameters?.[0]?.content['application/json'] ?? op.requestBody?.content['application/json'];
+        const input = op.parameters?.[0]?.content?.['application/json'] ?? op.requestBody?.content['application/json'];
         for (const [name, ex] of Object.entries<Doc>(input?.examples ?? {})) {
           // an example of refused input (answered with field errors) is invalid on purpose
           const refused = Object.values<Doc>(op.responses).some((r) => r.content?.['application/json']?.examples?.[name]?.value.error?.data.zodError);
@@ -118,7 +118,7 @@ describe('the published contract', () => {
     const ran: string[] = [];
     for (const [path, item] of Object.entries<Doc>(openapi.doc.paths)) {
       for (const [method, op] of Object.entries<Doc>(item)) {
-        const input = op.parameters?.[0]?.content['application/json'] ?? op.requestBody?.content['application/json'];
+        const input = op.parameters?.[0]?.content?.['application/json'] ?? op.requestBody?.content['application/json'];
         for (const [status, res] of Object.entries<Doc>(op.responses)) {
           const media = res.content?.['application/json'];
           for (const [name, ex] of Object.entries<Doc>(media?.examples ?? {})) {
