@@ -83,7 +83,7 @@ async function shoot(page: Page, name: string) {
 const bubble = (page: Page, text: string) => page.locator('[data-testid="message"]', { hasText: text });
 
 describe('photos, block, delete and leave in the chat page', () => {
-  it('sends a photo chosen from the page; the other side sees its thumbnail, opens it full size and closes it with Esc', async () => {
+  it('sends photos chosen or dropped in the page; the other side sees thumbnails, opens one full size and closes it with Esc or Back', async () => {
     const roomId = await openRoom('hana', 'ivan', 'p-road-bike');
     const hana = await pageAs('hana');
     const ivan = await pageAs('ivan', PHONE);
@@ -114,10 +114,21 @@ describe('photos, block, delete and leave in the chat page', () => {
     await ivan.page.keyboard.press('Escape');
     await full.waitFor({ state: 'detached' });
     expect(ivan.page.url()).toContain(`/chat/${roomId}`);
+    // the phone's back button closes the viewer and stays in the chat
+    await ivan.page.getByRole('button', { name: /Open photo 1 of 1/ }).click();
+    await full.waitFor();
+    await ivan.page.goBack();
+    await full.waitFor({ state: 'detached' });
+    expect(ivan.page.url()).toContain(`/chat/${roomId}`);
+    await ivan.page.getByTestId('composer').waitFor();
 
-    // a photo-only message can go too, and the room list says "Photo" for it
+    // a photo dropped onto the composer, sent without text; the room list says "Photo" for it
     const png = await photo(400, 300).png().toBuffer();
-    await hana.page.getByTestId('photo-input').setInputFiles({ name: 'detail.png', mimeType: 'image/png', buffer: png });
+    await hana.page.locator('form.composer').evaluate((form, bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'detail.png', { type: 'image/png' }));
+      form.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [...png]);
     await hana.page.locator('[data-testid="staged-photo"][data-state="ready"]').waitFor({ timeout: 30_000 });
     await hana.page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => ivan.page.locator('[data-testid="photo-thumb"]').count(), { timeout: 20_000 }).toBe(2);
