@@ -1,8 +1,7 @@
 /**
- * The page's calls for photos, block, report, leave, mute and delete: photo uploads over
- * XMLHttpRequest (fetch reports no upload progress) and the tRPC procedures of those features
- * as plain-JSON calls, exactly as docs/contract.md names and shapes them. Both ride on the
- * session cookie, like the rest of the page.
+ * What the page needs for photos, reports and deleting beyond the tRPC client: photo uploads over
+ * XMLHttpRequest (fetch reports no upload progress; the session cookie authenticates it like
+ * the rest of the page), the report reasons in words, and the delete window.
  */
 import type { Attachment, ReportReason } from './chat-types';
 
@@ -16,7 +15,7 @@ export interface UploadedPhoto extends Attachment {
 export const MAX_PHOTOS = 4;
 export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
 
-export class ApiError extends Error {
+export class UploadError extends Error {
   constructor(
     message: string,
     readonly code: string,
@@ -59,36 +58,16 @@ export function uploadPhoto(roomId: string, file: Blob, onProgress: (fraction: n
         onProgress(1);
         resolve(xhr.response as UploadedPhoto);
       } else {
-        reject(new ApiError(uploadErrorMessage(xhr.status, xhr.response), 'UPLOAD_REFUSED', xhr.status));
+        reject(new UploadError(uploadErrorMessage(xhr.status, xhr.response), 'UPLOAD_REFUSED', xhr.status));
       }
     };
-    xhr.onerror = () => reject(new ApiError(uploadErrorMessage(0, null), 'NETWORK', 0));
-    xhr.onabort = () => reject(new ApiError('Upload cancelled', 'ABORTED', 0));
+    xhr.onerror = () => reject(new UploadError(uploadErrorMessage(0, null), 'NETWORK', 0));
+    xhr.onabort = () => reject(new UploadError('Upload cancelled', 'ABORTED', 0));
     signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     const form = new FormData();
     form.append('file', file, file instanceof File ? file.name : 'photo');
     xhr.send(form);
   });
-}
-
-/** a tRPC mutation as plain JSON (`POST /api/trpc/<procedure>`), answered with its data */
-async function mutate<T>(procedure: string, input: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`/api/trpc/${procedure}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      credentials: 'same-origin',
-      body: JSON.stringify(input),
-    });
-  } catch {
-    throw new ApiError('No connection: try again.', 'NETWORK', 0);
-  }
-  const body = (await res.json().catch(() => null)) as { result?: { data?: T }; error?: { message?: string; data?: { code?: string } } } | null;
-  if (!res.ok || !body || body.error) {
-    throw new ApiError(body?.error?.message ?? `The server answered ${res.status}`, body?.error?.data?.code ?? 'INTERNAL_SERVER_ERROR', res.status);
-  }
-  return body.result?.data as T;
 }
 
 export const REPORT_REASONS: ReadonlyArray<{ value: ReportReason; label: string }> = [
@@ -102,14 +81,6 @@ export const REPORT_REASONS: ReadonlyArray<{ value: ReportReason; label: string 
 type Unlabelled = Exclude<ReportReason, (typeof REPORT_REASONS)[number]['value']>;
 export const everyReasonLabelled: [Unlabelled] extends [never] ? true : Unlabelled = true;
 
-export const socialApi = {
-  block: (roomId: string) => mutate<unknown>('rooms.block', { roomId }),
-  unblock: (roomId: string) => mutate<unknown>('rooms.unblock', { roomId }),
-  leave: (roomId: string) => mutate<unknown>('rooms.leave', { roomId }),
-  mute: (roomId: string, muted: boolean) => mutate<unknown>('rooms.mute', { roomId, muted }),
-  report: (input: { roomId: string; messageId?: string; reason: ReportReason; note?: string }) => mutate<unknown>('reports.create', input),
-  deleteMessage: (roomId: string, messageId: string) => mutate<unknown>('history.delete', { roomId, messageId }),
-};
 
 /** the window in which a sender may delete their message (the server's default; it decides) */
 export const DELETE_WINDOW_MS = 10 * 60_000;

@@ -267,6 +267,9 @@ describe('photos, block, delete and leave in the chat page', () => {
     await pia.page.getByTestId('room-menu-button').click();
     await pia.page.getByTestId('menu-mute').click();
     await pia.page.locator('[data-room] [data-testid="room-muted"]').waitFor();
+    // stored on the server: still muted after a reload
+    await openChat(pia.page, roomId);
+    await pia.page.locator('[data-room] [data-testid="room-muted"]').waitFor();
 
     await bubble(pia.page, 'Pay outside the app').getByTestId('report-message').click();
     const dialog = pia.page.getByTestId('report-dialog');
@@ -277,6 +280,11 @@ describe('photos, block, delete and leave in the chat page', () => {
     await dialog.getByRole('button', { name: 'Send report' }).click();
     await pia.page.getByTestId('chat-notice').filter({ hasText: 'your report was sent' }).waitFor();
     await dialog.waitFor({ state: 'hidden' });
+    // the moderators have it: the message, who reported whom, and why
+    const admin = trpcClient(baseUrl, { token: await tokenFor('moderator', { role: 'admin' }) });
+    const reports = (await admin.query('reports.list', { limit: 100 })).data.reports as Array<Record<string, unknown>>;
+    expect(reports.filter((r) => r.roomId === roomId)).toEqual([expect.objectContaining({ reporterId: 'pia', reportedUserId: 'quinn', reason: 'fraud' })]);
+    expect(reports.find((r) => r.roomId === roomId)?.messageId).toBeTruthy();
     await shoot(pia.page, 'muted-reported');
     expect(pia.errors).toEqual([]);
   }, 120_000);

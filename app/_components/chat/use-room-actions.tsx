@@ -9,7 +9,8 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { useChat } from '../../_lib/chat-context';
 import type { ChatMessage, Room } from '../../_lib/chat-types';
-import { ApiError, socialApi, type ReportReason } from '../../_lib/social-api';
+import type { ReportReason } from '../../_lib/social-api';
+import { useTRPCClient } from '../../_lib/trpc';
 import { ConfirmDialog, ReportDialog } from './dialogs';
 import type { RoomAction } from './room-menu';
 
@@ -17,6 +18,7 @@ type Pending = { kind: 'block' } | { kind: 'leave' } | { kind: 'delete'; message
 
 export function useRoomActions({ roomId, room, name, onDeleted, announce }: { roomId: string; room: Room | undefined; name: string; onDeleted(messageId: string): void; announce(text: string): void }) {
   const { updateRoom, dropRoom } = useChat();
+  const api = useTRPCClient();
   const router = useRouter();
   const [pending, setPending] = useState<Pending>(null);
   const [busy, setBusy] = useState(false);
@@ -31,7 +33,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
       setPending(null);
       announce(done);
     } catch (err) {
-      setError(err instanceof ApiError || err instanceof Error ? err.message : 'Something went wrong: try again.');
+      setError(err instanceof Error ? err.message : 'Something went wrong: try again.');
     } finally {
       setBusy(false);
     }
@@ -49,7 +51,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
       case 'unmute': {
         const muted = action === 'mute';
         try {
-          await socialApi.mute(roomId, muted);
+          await api.rooms.mute.mutate({ roomId, muted });
           updateRoom(roomId, (r) => ({ ...r, muted }));
           announce(muted ? 'Notifications muted for this chat' : 'Notifications on for this chat');
         } catch (err) {
@@ -59,7 +61,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
       }
       case 'unblock':
         try {
-          await socialApi.unblock(roomId);
+          await api.rooms.unblock.mutate({ roomId });
           updateRoom(roomId, (r) => ({ ...r, blocked: 'none' }));
           announce(`${name} is unblocked`);
         } catch (err) {
@@ -87,7 +89,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
         onCancel={close}
         onConfirm={() =>
           void run(async () => {
-            await socialApi.block(roomId);
+            await api.rooms.block.mutate({ roomId });
             updateRoom(roomId, (r) => ({ ...r, blocked: 'byMe' }));
           }, `${name} is blocked`)
         }
@@ -104,7 +106,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
         onCancel={close}
         onConfirm={() =>
           void run(async () => {
-            await socialApi.leave(roomId);
+            await api.rooms.leave.mutate({ roomId });
             dropRoom(roomId);
             router.push('/chat');
           }, 'You left the chat')
@@ -124,7 +126,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
           if (pending?.kind !== 'delete') return;
           const id = pending.message.id;
           void run(async () => {
-            await socialApi.deleteMessage(roomId, id);
+            await api.history.delete.mutate({ roomId, messageId: id });
             onDeleted(id);
           }, 'Message deleted');
         }}
@@ -140,7 +142,7 @@ export function useRoomActions({ roomId, room, name, onDeleted, announce }: { ro
         onSubmit={(reason: ReportReason, note: string) => {
           const messageId = pending?.kind === 'report' ? pending.message?.id : undefined;
           void run(
-            () => socialApi.report({ roomId, reason, ...(messageId ? { messageId } : {}), ...(note ? { note } : {}) }).then(() => undefined),
+            () => api.reports.create.mutate({ roomId, reason, ...(messageId ? { messageId } : {}), ...(note ? { note } : {}) }).then(() => undefined),
             'Thank you: your report was sent to our team',
           );
         }}
