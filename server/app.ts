@@ -117,6 +117,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger: logger.child({ module: 'chat' }),
       instanceId: env.INSTANCE_ID,
       metrics,
+      limits: {
+        maxConnections: env.USER_MAX_CONNECTIONS,
+        sendRatePerSecond: env.USER_SEND_RATE_PER_SECOND,
+        sendBurst: env.USER_SEND_BURST,
+        roomsPerHour: env.USER_ROOMS_PER_HOUR,
+      },
+      redis: presence.redis,
     });
     closers.push({ name: 'chat', close: () => chat.close() });
 

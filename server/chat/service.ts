@@ -8,6 +8,7 @@
  * Rooms, history, access, fan-out, presence and push live in modules of their own; this file
  * wires them and keeps the order of the steps. No transport touches the database.
  */
+import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
 import type { RoomBus } from '../bus/room-bus.js';
@@ -24,6 +25,7 @@ import { MessageStore } from './message-store.js';
 import { OfflineNotifier } from './notifications.js';
 import { PresenceFeed } from './presence-feed.js';
 import { RoomDirectory, type RoomView } from './rooms.js';
+import { UserLimits, type UserLimitSettings } from './user-limits.js';
 import { UserDirectory } from './users.js';
 
 export type { RoomAccess, RoomView };
@@ -40,6 +42,10 @@ export interface ChatServiceDeps {
   logger: Logger;
   instanceId: string;
   metrics?: Metrics | undefined;
+  /** per-user caps across connections and instances */
+  limits: UserLimitSettings;
+  /** shares the per-user counts between instances; null → per instance */
+  redis: Redis | null;
 }
 
 export class ChatService {
@@ -52,13 +58,22 @@ export class ChatService {
   private readonly fanout: RoomFanout;
   private readonly notifier: OfflineNotifier;
   private readonly presenceFeed: PresenceFeed;
+  private readonly limits: UserLimits;
 
   constructor(deps: ChatServiceDeps) {
     const { db, pool, presence, logger } = deps;
     this.access = new RoomAccessCache(db);
     this.users = new UserDirectory(db);
     this.messages = new MessageHistory(db, pool);
-    this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence });
+    this.limits = new UserLimits({ settings: deps.limits, presence, redis: deps.redis, logger, metrics: deps.metrics });
+    this.rooms = new RoomDirectory({
+      db,
+      pool,
+      access: this.access,
+      users: this.users,
+      presence,
+      beforeCreate: (userId) => this.limits.takeRoomOpen(userId),
+    });
     this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }), { metrics: deps.metrics });
     this.hub = new LocalHub({
       logger: logger.child({ module: 'hub' }),
@@ -167,8 +182,23 @@ export class ChatService {
     return this.hub.subscribeUser(sink, channel);
   }
 
-  connected(userId: string, sessionId: string): Promise<void> {
-    return this.presenceFeed.connected(userId, sessionId);
+  /**
+   * A connection of the user opened on this instance (any transport). Over the user's cap it is
+   * unregistered again and refused with TOO_MANY_REQUESTS naming the limit.
+   */
+  async connected(userId: string, sessionId: string): Promise<void> {
+    await this.presenceFeed.connected(userId, sessionId);
+    try {
+      await this.limits.checkConnections(userId);
+    } catch (err) {
+      await this.presenceFeed.disconnected(userId, sessionId);
+      throw err;
+    }
+  }
+
+  /** one SEND (message, read mark or typing) of the user, counted across all their connections */
+  limitSend(userId: string): void {
+    this.limits.takeSend(userId);
   }
 
   disconnected(userId: string, sessionId: string): Promise<void> {
@@ -178,6 +208,7 @@ export class ChatService {
   async close(): Promise<void> {
     await this.store.idle();
     await this.presenceFeed.idle();
+    this.limits.close();
     this.hub.close();
   }
 }

@@ -82,7 +82,12 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       throw new StompError('AUTH_FAILED', reason);
     }
     await this.chat.rememberUser(user);
-    await this.chat.connected(user.id, ctx.sessionId);
+    try {
+      await this.chat.connected(user.id, ctx.sessionId);
+    } catch (err) {
+      if (err instanceof ChatError && err.code === 'TOO_MANY_REQUESTS') throw new StompError('TOO_MANY_CONNECTIONS', err.message);
+      throw err;
+    }
     return {
       principal: { user, bucket: new TokenBucket(this.opts.sendRatePerSecond, this.opts.sendBurst), handles: new Map() },
       userName: user.id,
@@ -145,6 +150,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
         this.opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
         throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
       }
+      this.chat.limitSend(user.id);
       switch (match[2]) {
         case 'message': {
           const parsed = messageBody.safeParse(body);
