@@ -95,6 +95,8 @@ const schema = z.object({
   /** rooms one user may create per hour (reopening an existing room does not count) */
   USER_ROOMS_PER_HOUR: positiveInt.default(30),
   SESSION_TTL_SECONDS: positiveInt.default(60),
+  /** how long an instance trusts a room's member list before asking MySQL again (kept while MySQL is down) */
+  ROOM_ACCESS_TTL_MS: positiveInt.default(15_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 
   /** largest request body any HTTP route reads; larger ones get 413 before they are read */

@@ -134,7 +134,8 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         { token: typeof token === 'string' ? token.replace(/^Bearer\s+/i, '') : undefined, request: socket.request, cookieNeedsOrigin: true },
         'no token: connect with auth: { token }',
       );
-      await chat.rememberUser(user);
+      // not awaited: a valid token is enough to connect, also while MySQL is down
+      chat.rememberUserSoon(user);
       // registered here, before the namespace admits the socket, so the per-user cap can refuse it
       await chat.connected(user.id, socket.id);
       if (socket.conn.readyState !== 'open') {

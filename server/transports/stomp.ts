@@ -81,7 +81,8 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       const reason = err instanceof TokenError ? err.message : 'token is not valid';
       throw new StompError('AUTH_FAILED', reason);
     }
-    await this.chat.rememberUser(user);
+    // not awaited: a valid token is enough to connect, also while MySQL is down
+    this.chat.rememberUserSoon(user);
     try {
       await this.chat.connected(user.id, ctx.sessionId);
     } catch (err) {
@@ -215,12 +216,12 @@ class StompSink implements Sink {
 
 function toStompError(err: unknown, context: string): unknown {
   if (err instanceof ChatError) {
-    const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'INTERNAL' | 'AUTH_FAILED'> = {
+    const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'AUTH_FAILED'> = {
       FORBIDDEN: 'FORBIDDEN',
       NOT_FOUND: 'FORBIDDEN',
       BAD_REQUEST: 'BAD_REQUEST',
       TOO_MANY_REQUESTS: 'RATE_LIMITED',
-      UNAVAILABLE: 'INTERNAL',
+      UNAVAILABLE: 'UNAVAILABLE',
       UNAUTHORIZED: 'AUTH_FAILED',
     };
     return new StompError(code[err.code], `${context}: ${err.message}`);
