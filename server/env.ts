@@ -91,7 +91,7 @@ const schema = z.object({
   USER_MAX_CONNECTIONS: positiveInt.default(20),
   /** messages (and read marks, typing) per second one user may send across all connections */
   USER_SEND_RATE_PER_SECOND: positiveInt.default(30),
-  USER_SEND_BURST: positiveInt.default(60),
+  USER_SEND_BURST: positiveInt.default(100),
   /** rooms one user may create per hour (reopening an existing room does not count) */
   USER_ROOMS_PER_HOUR: positiveInt.default(30),
   SESSION_TTL_SECONDS: positiveInt.default(60),
