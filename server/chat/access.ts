@@ -46,6 +46,11 @@ export class RoomAccessCache {
     return access;
   }
 
+  /** the room's members, from the cache when it has them (stale too), else from MySQL */
+  async members(roomId: string): Promise<string[]> {
+    return (this.cache.get(roomId)?.value ?? (await this.loadOnce(roomId))).members;
+  }
+
   forget(roomId: string): void {
     this.cache.delete(roomId);
   }

@@ -178,6 +178,16 @@ export class LocalHub {
     timer.unref();
   }
 
+  /** rooms with subscribers on this instance, with the seq delivered last (where known) */
+  subscribedRooms(): Array<{ roomId: string; lastSeq: number }> {
+    const out: Array<{ roomId: string; lastSeq: number }> = [];
+    for (const roomId of this.rooms.keys()) {
+      const order = this.order.get(roomId);
+      if (order) out.push({ roomId, lastSeq: order.lastSeq });
+    }
+    return out;
+  }
+
   /** @internal RoomHandle.close */
   unsubscribeRoom(roomId: string, sub: RoomSubscription): void {
     sub.closed = true;

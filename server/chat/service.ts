@@ -20,6 +20,7 @@ import type { Presence } from '../presence/presence.js';
 import { ChatError } from '../shared/errors.js';
 import { messageEvent, type MessageEvent, type SendErrorEvent } from '../shared/events.js';
 import { RoomAccessCache, type RoomAccess } from './access.js';
+import { BusOutagePoller } from './bus-outage.js';
 import { RoomFanout } from './fanout.js';
 import { MessageHistory } from './history.js';
 import { LocalHub, type RoomSubscriptionHandle, type Sink, type UserChannel } from './hub.js';
@@ -66,6 +67,7 @@ export class ChatService {
   private readonly presenceFeed: PresenceFeed;
   private readonly limits: UserLimits;
   private readonly availability: MysqlAvailability;
+  private readonly busOutage: BusOutagePoller;
   private readonly logger: Logger;
 
   constructor(deps: ChatServiceDeps) {
@@ -104,6 +106,13 @@ export class ChatService {
       metrics: deps.metrics,
       onMembershipChanged: () => this.access.clear(),
       onRemotePresence: (userId) => this.notifier.forget(userId),
+    });
+    this.busOutage = new BusOutagePoller({
+      bus: deps.bus,
+      hub: this.hub,
+      fetch: (rooms, limit) => this.messages.afterSeqs(rooms, limit),
+      membersOf: (roomId) => this.access.members(roomId),
+      logger: logger.child({ module: 'bus-outage' }),
     });
     this.presenceFeed = new PresenceFeed({ presence, rooms: this.rooms, fanout: this.fanout, notifier: this.notifier, logger });
   }
@@ -244,6 +253,7 @@ export class ChatService {
     await this.store.idle();
     await this.presenceFeed.idle();
     this.limits.close();
+    this.busOutage.close();
     this.hub.close();
   }
 }
