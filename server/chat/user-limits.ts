@@ -55,10 +55,12 @@ export class UserLimits {
       redis: Redis | null;
       logger: Logger;
       metrics?: Metrics | undefined;
+      /** wall clock of the shared windows (tests pin it so a run cannot straddle two windows) */
+      now?: (() => number) | undefined;
     },
   ) {
     const { settings, redis, logger } = deps;
-    this.send = new UserSendLimiter(redis, settings.sendRatePerSecond, settings.sendBurst, logger);
+    this.send = new UserSendLimiter(redis, settings.sendRatePerSecond, settings.sendBurst, logger, deps.now ?? Date.now);
     this.roomOpens = new SharedWindowLimiter(redis, { name: 'rooms-open', limit: settings.roomsPerHour, windowMs: 3_600_000 }, logger);
   }
 
@@ -91,6 +93,11 @@ export class UserLimits {
     throw new ChatError('TOO_MANY_REQUESTS', `too many new rooms: at most ${this.deps.settings.roomsPerHour} per hour per user; try again later`);
   }
 
+  /** adds this instance's counted sends to the shared counters now (they are otherwise every SYNC_MS) */
+  syncSendCounts(): Promise<void> {
+    return this.send.flush();
+  }
+
   close(): void {
     this.send.close();
   }
@@ -104,13 +111,14 @@ class UserSendLimiter {
   private readonly windowMs = WINDOW_MS;
   private readonly allowance: number;
   private readonly timer: NodeJS.Timeout;
-  private flushing = false;
+  private rounds: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis | null,
     private readonly rate: number,
     private readonly burst: number,
     private readonly logger: Logger,
+    private readonly now: () => number,
   ) {
     this.allowance = burst + rate * (WINDOW_MS / 1000);
     this.timer = setInterval(() => void this.flush(), SYNC_MS);
@@ -118,7 +126,7 @@ class UserSendLimiter {
   }
 
   take(userId: string): boolean {
-    const now = Date.now();
+    const now = this.now();
     const until = this.blockedUntil.get(userId);
     if (until !== undefined) {
       if (until > now) return false;
@@ -132,16 +140,21 @@ class UserSendLimiter {
     return true;
   }
 
-  private async flush(): Promise<void> {
-    const now = Date.now();
+  /** one round at a time: a round asked for while one runs follows it (and its counts are in it) */
+  flush(): Promise<void> {
+    this.rounds = this.rounds.then(() => this.flushOnce());
+    return this.rounds;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const now = this.now();
     for (const [userId, e] of this.buckets) if (now - e.used > IDLE_BUCKET_MS) this.buckets.delete(userId);
     for (const [userId, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(userId);
-    if (this.flushing || this.pending.size === 0) return;
+    if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     // counts made while Redis is away are dropped: the local bucket already bounded them
     if (!this.redis || this.redis.status !== 'ready') return;
-    this.flushing = true;
     try {
       const window = Math.floor(now / this.windowMs);
       const windowEnd = (window + 1) * this.windowMs;
@@ -159,8 +172,6 @@ class UserSendLimiter {
       });
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'per-user send counters not shared this round');
-    } finally {
-      this.flushing = false;
     }
   }
 

@@ -5,14 +5,19 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { inject } from 'vitest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { UserLimits } from '../../server/chat/user-limits.js';
+import { RedisPresence } from '../../server/presence/redis-presence.js';
+import { ChatError } from '../../server/shared/errors.js';
 import { openRoom } from '../helpers/rooms.js';
 import { databaseUrl, dropDatabase, startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
+import { REDIS_URL } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
 const servers: TestServer[] = [];
@@ -127,6 +132,51 @@ describe('messages per user', () => {
     expect(conns.every((c) => c.client.connected)).toBe(true);
     expect(await refusals(srv, 'user_send_rate')).toBe(limited.length);
   }, 60_000);
+});
+
+describe('the per-user send limit across instances', () => {
+  it('refuses a user on an instance whose own bucket still has room once the instances together sent more than one bucket allows', async () => {
+    const prefix = `test:${inject('runId')}:${randomBytes(3).toString('hex')}:`;
+    const logger = pino({ level: 'silent' });
+    const settings = { maxConnections: 20, sendRatePerSecond: 1, sendBurst: 20, roomsPerHour: 30 };
+    // one pinned clock: both instances count in the same shared window
+    const now = () => 1_700_000_000_000;
+    const instances = ['a', 'b'].map((instanceId) => {
+      const presence = new RedisPresence({ url: REDIS_URL, keyPrefix: prefix, instanceId, ttlSeconds: 60 }, logger);
+      return { presence, limits: new UserLimits({ settings, presence, redis: presence.redis, logger, now }) };
+    });
+    try {
+      await waitFor(() => instances.every((i) => i.presence.status() === 'up'), 'redis');
+      const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
+      const sends = (limits: UserLimits, n: number) => {
+        let accepted = 0;
+        for (let i = 0; i < n; i++) {
+          try {
+            limits.takeSend('spammer');
+            accepted++;
+          } catch (err) {
+            expect(err).toBeInstanceOf(ChatError);
+          }
+        }
+        return accepted;
+      };
+      // a sends its whole burst, b nearly all of its own: 35 together, over the shared
+      // allowance of one bucket in the window (20 + 1/s × 10 s = 30)
+      expect(sends(a.limits, 20)).toBe(20);
+      await a.limits.syncSendCounts();
+      expect(sends(b.limits, 15)).toBe(15);
+      await b.limits.syncSendCounts();
+      // b's own bucket still holds ~5, yet b refuses: the user is over the shared count
+      expect(sends(b.limits, 5)).toBe(0);
+      // another user on b is not affected
+      expect(() => b.limits.takeSend('someone-else')).not.toThrow();
+    } finally {
+      for (const i of instances) {
+        i.limits.close();
+        await i.presence.close();
+      }
+    }
+  });
 });
 
 describe('rooms per user', () => {
