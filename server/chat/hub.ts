@@ -14,6 +14,9 @@
  * bus within `gapWaitMs` it is filled from the database (it must be there: an event is
  * published only after its commit, and a lower seq commits first). Each sink also drops any
  * message id it has already passed, which makes replay + live exactly-once.
+ *
+ * A little over our usual length on purpose: the subscribers, the per-room order and the replay
+ * (with its retry while MySQL is down) share one state, and read best together.
  */
 import { isUnavailable } from '../db/availability.js';
 import type { Logger } from '../logger.js';
