@@ -9,9 +9,11 @@
  * Rooms, history, access, fan-out, presence and push live in modules of their own; this file
  * wires them and keeps the order of the steps. No transport touches the database.
  */
+import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import type { AuthUser } from '../auth/tokens.js';
 import type { RoomBus } from '../bus/room-bus.js';
+import type { MysqlAvailability } from '../db/availability.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -19,6 +21,7 @@ import type { Presence } from '../presence/presence.js';
 import { ChatError } from '../shared/errors.js';
 import type { AttachmentUrls, MessageEvent, SendErrorEvent } from '../shared/events.js';
 import { RoomAccessCache, type RoomAccess } from './access.js';
+import { BusOutagePoller } from './bus-outage.js';
 import { RoomFanout } from './fanout.js';
 import { MessageHistory } from './history.js';
 import { LocalHub, type RoomSubscriptionHandle, type Sink, type UserChannel } from './hub.js';
@@ -26,6 +29,7 @@ import { MessageStore } from './message-store.js';
 import { OfflineNotifier } from './notifications.js';
 import { PresenceFeed } from './presence-feed.js';
 import { RoomDirectory, type RoomSetting, type RoomView } from './rooms.js';
+import { UserLimits, type UserLimitSettings } from './user-limits.js';
 import { UserDirectory } from './users.js';
 
 export type { RoomAccess, RoomView };
@@ -46,6 +50,14 @@ export interface ChatServiceDeps {
   urls?: AttachmentUrls | undefined;
   /** how long after sending a sender may delete a message (MESSAGE_DELETE_WINDOW_SECONDS) */
   deleteWindowSeconds?: number;
+  /** per-user caps across connections and instances */
+  limits: UserLimitSettings;
+  /** shares the per-user counts between instances; null → per instance */
+  redis: Redis | null;
+  /** how long room memberships are cached (served longer while MySQL is down) */
+  accessTtlMs?: number | undefined;
+  /** MySQL up/down: its outages become UNAVAILABLE instead of internal errors */
+  availability: MysqlAvailability;
 }
 
 export class ChatService {
@@ -59,15 +71,35 @@ export class ChatService {
   private readonly notifier: OfflineNotifier;
   private readonly presenceFeed: PresenceFeed;
   private readonly deleteWindowSeconds: number;
+  private readonly limits: UserLimits;
+  private readonly availability: MysqlAvailability;
+  private readonly busOutage: BusOutagePoller;
+  private readonly logger: Logger;
 
   constructor(deps: ChatServiceDeps) {
     const { db, pool, presence, logger } = deps;
-    this.access = new RoomAccessCache(db);
+    this.logger = logger;
+    this.availability = deps.availability;
+    // users met during an outage are written once MySQL answers again
+    deps.availability.onUp(() => this.users.retryUnwritten((err) => logger.warn({ err }, 'user not recorded')));
+    this.access = new RoomAccessCache(db, deps.accessTtlMs);
     this.users = new UserDirectory(db);
     this.deleteWindowSeconds = deps.deleteWindowSeconds ?? 600;
     this.messages = new MessageHistory(db, pool, deps.urls);
-    this.rooms = new RoomDirectory({ db, pool, access: this.access, users: this.users, presence, urls: deps.urls });
-    this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }), { metrics: deps.metrics });
+    this.limits = new UserLimits({ settings: deps.limits, presence, redis: deps.redis, logger, metrics: deps.metrics });
+    this.rooms = new RoomDirectory({
+      db,
+      pool,
+      access: this.access,
+      users: this.users,
+      presence,
+      urls: deps.urls,
+      beforeCreate: (userId) => this.limits.takeRoomOpen(userId),
+    });
+    this.store = new MessageStore(deps.storePool, logger.child({ module: 'store' }), {
+      metrics: deps.metrics,
+      isOutage: (err) => deps.availability.failed(err),
+    });
     this.hub = new LocalHub({
       logger: logger.child({ module: 'hub' }),
       fetchSeqRange: (roomId, afterSeq, beforeSeq) => this.messages.seqRange(roomId, afterSeq, beforeSeq),
@@ -84,17 +116,42 @@ export class ChatService {
       onMembershipChanged: (roomId) => (roomId === undefined ? this.access.clear() : this.access.forget(roomId)),
       onRemotePresence: (userId) => this.notifier.forget(userId),
     });
+    this.busOutage = new BusOutagePoller({
+      bus: deps.bus,
+      hub: this.hub,
+      fetch: (rooms, limit) => this.messages.afterSeqs(rooms, limit),
+      membersOf: (roomId) => this.access.members(roomId),
+      logger: logger.child({ module: 'bus-outage' }),
+    });
     this.presenceFeed = new PresenceFeed({ presence, rooms: this.rooms, fanout: this.fanout, notifier: this.notifier, logger });
   }
 
   /** records the user's display name (and email) the first time this process sees them */
   rememberUser(user: AuthUser): Promise<void> {
-    return this.users.remember(user);
+    return this.guard(this.users.remember(user));
+  }
+
+  /**
+   * The same without waiting, for connects: a valid token is enough to connect, also while
+   * MySQL is down (the user is written when it is back).
+   */
+  rememberUserSoon(user: AuthUser): void {
+    this.users.rememberSoon(user, (err) => this.logger.warn({ err }, 'user not recorded'));
   }
 
   /** members of the room; NOT_FOUND when it does not exist, FORBIDDEN for anyone else */
   authorize(userId: string, roomId: string): Promise<RoomAccess> {
-    return this.access.authorize(userId, roomId);
+    return this.guard(this.access.authorize(userId, roomId));
+  }
+
+  /** a MySQL outage becomes UNAVAILABLE (logged once by the tracker); anything else is passed on */
+  private async guard<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (!(err instanceof ChatError) && this.availability.failed(err)) throw new ChatError('UNAVAILABLE');
+      throw err;
+    }
   }
 
   /** memberships changed outside the normal path (account events): here and on every instance */
@@ -104,25 +161,23 @@ export class ChatService {
   }
 
   openRoom(buyer: AuthUser, sellerId: string, productId: string): Promise<RoomView> {
-    return this.rooms.open(buyer, sellerId, productId);
+    return this.guard(this.rooms.open(buyer, sellerId, productId));
   }
 
   getRoom(userId: string, roomId: string): Promise<RoomView> {
-    return this.rooms.get(userId, roomId);
+    return this.guard(this.rooms.get(userId, roomId));
   }
 
   listRooms(userId: string, opts: { cursor?: string; limit: number }) {
-    return this.rooms.list(userId, opts);
+    return this.guard(this.rooms.list(userId, opts));
   }
 
-  async history(userId: string, roomId: string, opts: { before?: number; limit: number }) {
-    await this.access.authorize(userId, roomId);
-    return this.messages.page(roomId, opts);
+  history(userId: string, roomId: string, opts: { before?: number; limit: number }) {
+    return this.guard(this.access.authorize(userId, roomId).then(() => this.messages.page(roomId, opts)));
   }
 
-  async since(userId: string, roomId: string, opts: { after: number; limit: number }) {
-    await this.access.authorize(userId, roomId);
-    return this.messages.since(roomId, opts);
+  since(userId: string, roomId: string, opts: { after: number; limit: number }) {
+    return this.guard(this.access.authorize(userId, roomId).then(() => this.messages.since(roomId, opts)));
   }
 
   /**
@@ -135,7 +190,7 @@ export class ChatService {
     roomId: string,
     input: { content: string; clientMsgId: string | null; attachments?: readonly string[] },
   ): Promise<{ message: MessageEvent; duplicate: boolean }> {
-    const access = await this.access.authorize(userId, roomId);
+    const access = await this.authorize(userId, roomId);
     if (access.blockedBy.length > 0) {
       throw new ChatError(
         'BLOCKED',
@@ -158,34 +213,34 @@ export class ChatService {
    * `{"type":"deleted"}` here and on every instance. Deleting it again announces nothing.
    */
   async deleteMessage(userId: string, roomId: string, messageId: number): Promise<{ deleted: true; messageId: string }> {
-    const access = await this.access.authorize(userId, roomId);
-    const changed = await this.messages.delete(roomId, userId, messageId, this.deleteWindowSeconds);
+    const access = await this.authorize(userId, roomId);
+    const changed = await this.guard(this.messages.delete(roomId, userId, messageId, this.deleteWindowSeconds));
     if (changed) this.fanout.publish(access, { type: 'deleted', roomId, messageId: String(messageId) });
     return { deleted: true, messageId: String(messageId) };
   }
 
   /** block / unblock, leave (hide), mute: the member's own settings; every instance learns of blocks and mutes */
   async changeRoomSetting(userId: string, roomId: string, change: RoomSetting): Promise<RoomView> {
-    await this.rooms.setting(userId, roomId, change);
+    await this.guard(this.rooms.setting(userId, roomId, change));
     if (!('hidden' in change)) this.fanout.membershipChanged(roomId);
-    return this.rooms.get(userId, roomId);
+    return this.guard(this.rooms.get(userId, roomId));
   }
 
   /** the message of a room, for reports (NOT_FOUND when the room has no such message) */
   async messageInRoom(roomId: string, messageId: number): Promise<{ senderId: string; content: string }> {
-    return this.messages.one(roomId, messageId);
+    return this.guard(this.messages.one(roomId, messageId));
   }
 
   /** moves the caller's read mark forward only; publishes a read event when it moved */
   async markRead(userId: string, roomId: string, messageId: number): Promise<{ moved: boolean; lastReadMessageId: string }> {
-    const access = await this.access.authorize(userId, roomId);
-    const result = await this.messages.markRead(roomId, userId, messageId);
+    const access = await this.authorize(userId, roomId);
+    const result = await this.guard(this.messages.markRead(roomId, userId, messageId));
     if (result.moved) this.fanout.publish(access, { type: 'read', roomId, userId, messageId: result.lastReadMessageId });
     return result;
   }
 
   async typing(userId: string, roomId: string): Promise<void> {
-    const access = await this.access.authorize(userId, roomId);
+    const access = await this.authorize(userId, roomId);
     this.fanout.publish(access, { type: 'typing', roomId, userId });
   }
 
@@ -195,11 +250,15 @@ export class ChatService {
   }
 
   async subscribeRoom(userId: string, roomId: string, sink: Sink, sinceId?: number): Promise<RoomSubscriptionHandle> {
-    await this.access.authorize(userId, roomId);
-    return this.hub.subscribeRoom(roomId, sink, {
-      roomLastSeq: await this.messages.lastSeq(roomId),
-      ...(sinceId !== undefined ? { sinceId } : {}),
-    });
+    await this.authorize(userId, roomId);
+    let roomLastSeq: number | undefined;
+    try {
+      roomLastSeq = await this.messages.lastSeq(roomId);
+    } catch (err) {
+      // a member may follow a room known from the access cache while MySQL is down
+      if (!this.availability.failed(err)) throw err;
+    }
+    return this.hub.subscribeRoom(roomId, sink, { roomLastSeq, ...(sinceId !== undefined ? { sinceId } : {}) });
   }
 
   /** the user's own channels: `events` (all their rooms) or `errors` (rejected SENDs) */
@@ -207,8 +266,23 @@ export class ChatService {
     return this.hub.subscribeUser(sink, channel);
   }
 
-  connected(userId: string, sessionId: string): Promise<void> {
-    return this.presenceFeed.connected(userId, sessionId);
+  /**
+   * A connection of the user opened on this instance (any transport). Over the user's cap it is
+   * unregistered again and refused with TOO_MANY_REQUESTS naming the limit.
+   */
+  async connected(userId: string, sessionId: string): Promise<void> {
+    await this.presenceFeed.connected(userId, sessionId);
+    try {
+      await this.limits.checkConnections(userId);
+    } catch (err) {
+      await this.presenceFeed.disconnected(userId, sessionId);
+      throw err;
+    }
+  }
+
+  /** one SEND (message, read mark or typing) of the user, counted across all their connections */
+  limitSend(userId: string): void {
+    this.limits.takeSend(userId);
   }
 
   disconnected(userId: string, sessionId: string): Promise<void> {
@@ -218,6 +292,8 @@ export class ChatService {
   async close(): Promise<void> {
     await this.store.idle();
     await this.presenceFeed.idle();
+    this.limits.close();
+    this.busOutage.close();
     this.hub.close();
   }
 }
