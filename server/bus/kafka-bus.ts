@@ -6,7 +6,10 @@
  *                                 marketplace's push service
  * Every instance reads every room event through a consumer group of its own
  * (`${prefix}chat-fanout-${INSTANCE_ID}`), starting at the latest offset, and deletes that group
- * when it closes.
+ * when it closes. Each room event carries its producing instance in the record header `origin`;
+ * an instance skips its own events on that header, before decoding the value (it delivered them
+ * locally when they were committed). They are still fetched: one room's events must share one
+ * partition to keep their order, so an instance cannot be kept off the partitions it writes to.
  *
  * Kafka is fan-out here, not the system of record: a message is committed to MySQL before it is
  * published, and a client that missed events resyncs with `x-since` / `history.since` (and the
@@ -21,7 +24,7 @@
  * (enqueue → one send per tick → deliverBatch) reads best in one place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Env } from '../env.js';
 import type { Logger } from '../logger.js';
 import type { DependencyStatus } from '../presence/presence.js';
@@ -48,6 +51,8 @@ const CLOSE_FLUSH_MS = 2_000;
 const IDLE_PROBE_MS = 5_000;
 /** how often the fan-out consumer's offsets are committed */
 const COMMIT_EVERY_MS = 5_000;
+/** record header naming the instance that produced a room event */
+const ORIGIN_HEADER = 'origin';
 
 export function roomEventsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
   return `${env.KAFKA_TOPIC_PREFIX}chat.room-events`;
@@ -62,6 +67,12 @@ export function fanoutGroupId(env: Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'INSTANCE_ID
 }
 
 /** Decodes a room-events value; null when it is not a RoomEnvelope (checked by hand: this is the hot path). */
+/** true when a room-events record was produced by `origin` (its `origin` header), read without decoding the value */
+export function producedBy(headers: IHeaders | undefined, origin: Buffer): boolean {
+  const h = headers?.[ORIGIN_HEADER];
+  return Buffer.isBuffer(h) ? h.equals(origin) : h === origin.toString();
+}
+
 export function decodeEnvelope(value: Buffer | null): RoomEnvelope | null {
   if (!value || value.length === 0) return null;
   let parsed: unknown;
@@ -99,6 +110,7 @@ export class KafkaRoomBus implements RoomBus {
   private queue: QueuedRecord[] = [];
   private dropped = 0;
   private flushScheduled = false;
+  private readonly ownOrigin: Buffer;
   private flushing: Promise<void> | null = null;
 
   private producerUp = false;
@@ -119,6 +131,7 @@ export class KafkaRoomBus implements RoomBus {
     this.roomTopic = roomEventsTopic(env);
     this.notifyTopic = notificationsTopic(env);
     this.groupId = fanoutGroupId(env);
+    this.ownOrigin = Buffer.from(env.INSTANCE_ID);
     this.loop = new ReconnectLoop({
       logger,
       // single flight: admin + topics → producer → consumer; whatever is still missing is retried
@@ -176,7 +189,7 @@ export class KafkaRoomBus implements RoomBus {
   // ---------------------------------------------------------------- RoomBus
 
   publish(envelope: RoomEnvelope): void {
-    this.enqueue(this.roomTopic, envelope.roomId, envelope);
+    this.enqueue(this.roomTopic, envelope.roomId, envelope, envelope.origin);
   }
 
   notify(notification: OfflineNotification): void {
@@ -230,7 +243,7 @@ export class KafkaRoomBus implements RoomBus {
 
   // ---------------------------------------------------------------- producing
 
-  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification): void {
+  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification, origin?: string): void {
     if (this.closed) return;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json) + Buffer.byteLength(key);
@@ -238,7 +251,8 @@ export class KafkaRoomBus implements RoomBus {
       this.logger.error({ topic, key, bytes }, 'record too large for kafka: dropped');
       return;
     }
-    this.queue.push({ topic, message: { key, value: json }, bytes, attempts: 0 });
+    const message: Message = origin === undefined ? { key, value: json } : { key, value: json, headers: { [ORIGIN_HEADER]: origin } };
+    this.queue.push({ topic, message, bytes, attempts: 0 });
     if (this.queue.length > MAX_QUEUED) this.dropOldest();
     this.scheduleFlush();
   }
@@ -434,7 +448,9 @@ export class KafkaRoomBus implements RoomBus {
   private async deliverBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
     // handlers are synchronous and quick, so the whole batch is delivered before the offset
     // moves on (eachBatchAutoResolve); stopping half-way would skip the rest on resolve
+    const own = this.ownOrigin;
     for (const message of batch.messages) {
+      if (producedBy(message.headers, own)) continue;
       const envelope = decodeEnvelope(message.value);
       if (!envelope) {
         this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'malformed room event skipped');
