@@ -14,7 +14,8 @@
  * Kafka is fan-out here, not the system of record: a message is committed to MySQL before it is
  * published, and a client that missed events resyncs with `x-since` / `history.since` (and the
  * hub fills per-room seq gaps from the database). So this bus favours latency and never makes a
- * caller wait on the broker: `publish()` only queues; one send per event-loop tick drains the queue.
+ * caller wait on the broker: `publish()` only queues; the queue goes out as one request per linger
+ * window (`KAFKA_LINGER_MS` after the first publish that found it idle), one request in flight.
  * While Kafka is unreachable the queue is bounded (oldest dropped), `status()` is 'down', and the
  * producer, the admin client and the consumer are reconnected in the background.
  * Client setup and the reconnect loop are shared with the account-events consumer (kafka-client.ts).
@@ -111,6 +112,10 @@ export class KafkaRoomBus implements RoomBus {
   private dropped = 0;
   private flushScheduled = false;
   private readonly ownOrigin: Buffer;
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    void this.flush();
+  };
   private flushing: Promise<void> | null = null;
 
   private producerUp = false;
@@ -254,7 +259,7 @@ export class KafkaRoomBus implements RoomBus {
     const message: Message = origin === undefined ? { key, value: json } : { key, value: json, headers: { [ORIGIN_HEADER]: origin } };
     this.queue.push({ topic, message, bytes, attempts: 0 });
     if (this.queue.length > MAX_QUEUED) this.dropOldest();
-    this.scheduleFlush();
+    this.scheduleFlush(true);
   }
 
   private dropOldest(): void {
@@ -268,14 +273,17 @@ export class KafkaRoomBus implements RoomBus {
     this.dropped += excess;
   }
 
-  /** one send per tick: a burst of publishes in the same tick becomes one request */
-  private scheduleFlush(): void {
+  /**
+   * One request per linger window: the publishes of the next `KAFKA_LINGER_MS` join the first, so
+   * requests stay few (each costs encoding, a queue entry and a socket write) whatever the rate.
+   * Without `linger` (records that already waited for a send in flight, or a reconnect) the
+   * request goes out on the next tick. Local subscribers never wait for this.
+   */
+  private scheduleFlush(linger = false): void {
     if (this.flushScheduled || this.flushing || !this.producerUp) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flush();
-    });
+    if (linger && this.env.KAFKA_LINGER_MS > 0) setTimeout(this.flushNow, this.env.KAFKA_LINGER_MS);
+    else setImmediate(this.flushNow);
   }
 
   private flush(): Promise<void> {
