@@ -54,13 +54,6 @@ KAFKA_EXTRA_PROPERTIES="${KAFKA_EXTRA_PROPERTIES:-}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 KAFKA_MVN_ARGS="${KAFKA_MVN_ARGS:-}"
-if [[ -z "${JAVA:-}" ]]; then
-  if [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then
-    JAVA="${JAVA_HOME}/bin/java"
-  else
-    JAVA=java
-  fi
-fi
 
 readonly PID_FILE="${KAFKA_DATA_DIR}/kafka.pid"
 readonly LOG_FILE="${KAFKA_DATA_DIR}/kafka.log"
@@ -79,6 +72,11 @@ TOOL_CMD=()
 
 say() { printf 'kafka: %s\n' "$*"; }
 die() { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
+
+SERVICE_HOST="$KAFKA_HOST" SERVICE_PORT="$KAFKA_PORT" SERVICE_DATA_DIR="$KAFKA_DATA_DIR"
+SERVICE_STOP_TIMEOUT="$KAFKA_STOP_TIMEOUT"
+# shellcheck source=scripts/lib/local-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/local-service.sh"
 
 usage() {
   sed -n '2,/^set -euo pipefail$/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -215,26 +213,6 @@ select_jars() {
 
 # ------------------------------------------------------------- process ----
 
-tcp_open() {
-  # shellcheck disable=SC2016 # $0/$1 expand in the inner shell
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$KAFKA_HOST" "$1" 2>/dev/null
-}
-
-# our_pid: print the broker's pid if the pid file names a live broker JVM of
-# this data dir; removes a stale pid file.
-our_pid() {
-  local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null \
-      && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$PID_MARKER"; then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  rm -f "$PID_FILE"
-  return 1
-}
-
 # kafka_answers: the port is open and the broker answers metadata and
 # ApiVersions requests (kafka.admin.BrokerApiVersionsCommand, which looks the
 # broker up through a Metadata request first). Prints the cluster id if known.
@@ -249,14 +227,6 @@ kafka_answers() {
   [[ "$out" == *"(id: "*"Metadata("* ]] || return 1
   if [[ -s "$CLUSTER_ID_FILE" ]]; then
     cat "$CLUSTER_ID_FILE"
-  fi
-}
-
-log_tail() {
-  if [[ -f "$LOG_FILE" ]]; then
-    printf -- '--- last lines of %s ---\n' "$LOG_FILE" >&2
-    tail -n 40 "$LOG_FILE" >&2
-    printf -- '---\n' >&2
   fi
 }
 
@@ -400,35 +370,6 @@ cmd_start() {
   wait_ready "$pid" "$started"
 }
 
-# stop_pid PID: SIGTERM (Kafka shuts down cleanly), SIGKILL after the timeout.
-stop_pid() {
-  local pid="$1" started=$SECONDS
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS - started < KAFKA_STOP_TIMEOUT)); do
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid ${pid} still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PID_FILE"
-  say "stopped (pid ${pid}, $((SECONDS - started))s)"
-}
-
-cmd_stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    if tcp_open "$KAFKA_PORT"; then
-      say "not started by this script (no live pid in ${PID_FILE}), but ${KAFKA_HOST}:${KAFKA_PORT} is open; leaving it alone"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  stop_pid "$pid"
-}
-
 cmd_status() {
   local pid cluster
   pid="$(our_pid || true)"
@@ -444,16 +385,6 @@ cmd_status() {
     say "not running"
   fi
   return 1
-}
-
-# lock: serialise start/stop/restart of one data dir (e.g. parallel test runs).
-# fd 9 is closed for the broker itself so it does not keep holding the lock.
-lock() {
-  mkdir -p "$KAFKA_DATA_DIR"
-  exec 9>"${KAFKA_DATA_DIR}/.lock"
-  if command -v flock >/dev/null 2>&1; then
-    flock 9
-  fi
 }
 
 main() {

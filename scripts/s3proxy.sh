@@ -50,13 +50,6 @@ S3PROXY_HEAP_OPTS="${S3PROXY_HEAP_OPTS:--Xms64m -Xmx256m}"
 S3PROXY_START_TIMEOUT="${S3PROXY_START_TIMEOUT:-60}"
 S3PROXY_STOP_TIMEOUT="${S3PROXY_STOP_TIMEOUT:-20}"
 S3PROXY_MVN_ARGS="${S3PROXY_MVN_ARGS:-}"
-if [[ -z "${JAVA:-}" ]]; then
-  if [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then
-    JAVA="${JAVA_HOME}/bin/java"
-  else
-    JAVA=java
-  fi
-fi
 
 readonly JAR="${S3PROXY_HOME_CACHE}/s3proxy-${S3PROXY_VERSION}-jar-with-dependencies.jar"
 readonly PID_FILE="${S3PROXY_DATA_DIR}/s3proxy.pid"
@@ -68,6 +61,11 @@ readonly PID_MARKER="-Dreuse.chat.s3proxy.data=${S3PROXY_DATA_DIR}"
 
 say() { printf 's3proxy: %s\n' "$*"; }
 die() { printf 's3proxy: error: %s\n' "$*" >&2; exit 1; }
+
+SERVICE_HOST="$S3PROXY_HOST" SERVICE_PORT="$S3PROXY_PORT" SERVICE_DATA_DIR="$S3PROXY_DATA_DIR"
+SERVICE_STOP_TIMEOUT="$S3PROXY_STOP_TIMEOUT"
+# shellcheck source=scripts/lib/local-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/local-service.sh"
 
 usage() {
   sed -n '2,/^set -euo pipefail$/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -106,34 +104,6 @@ s3_answers() {
   body="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$0" "$1" >&3 && cat <&3' \
     "$S3PROXY_HOST" "$S3PROXY_PORT" 2>/dev/null)" || return 1
   [[ "$body" == *"<Error>"* || "$body" == *"ListAllMyBucketsResult"* ]]
-}
-
-tcp_open() {
-  # shellcheck disable=SC2016 # $0/$1 expand in the inner shell
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$S3PROXY_HOST" "$S3PROXY_PORT" 2>/dev/null
-}
-
-# our_pid: print the pid if the pid file names a live S3Proxy JVM of this data
-# dir; removes a stale pid file.
-our_pid() {
-  local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null \
-      && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$PID_MARKER"; then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  rm -f "$PID_FILE"
-  return 1
-}
-
-log_tail() {
-  if [[ -f "$LOG_FILE" ]]; then
-    printf -- '--- last lines of %s ---\n' "$LOG_FILE" >&2
-    tail -n 30 "$LOG_FILE" >&2
-    printf -- '---\n' >&2
-  fi
 }
 
 write_config() {
@@ -202,35 +172,6 @@ cmd_start() {
   die "S3Proxy did not answer on ${S3PROXY_HOST}:${S3PROXY_PORT} within ${S3PROXY_START_TIMEOUT}s (log: ${LOG_FILE})"
 }
 
-# stop_pid PID: SIGTERM, SIGKILL after the timeout.
-stop_pid() {
-  local pid="$1" started=$SECONDS
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS - started < S3PROXY_STOP_TIMEOUT)); do
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid ${pid} still alive after ${S3PROXY_STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PID_FILE"
-  say "stopped (pid ${pid}, $((SECONDS - started))s)"
-}
-
-cmd_stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    if tcp_open; then
-      say "not started by this script (no live pid in ${PID_FILE}), but ${S3PROXY_HOST}:${S3PROXY_PORT} is open; leaving it alone"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  stop_pid "$pid"
-}
-
 cmd_status() {
   local pid
   pid="$(our_pid || true)"
@@ -244,15 +185,6 @@ cmd_status() {
     say "not running"
   fi
   return 1
-}
-
-# lock: serialise start/stop/restart of one data dir (e.g. parallel test runs).
-lock() {
-  mkdir -p "$S3PROXY_DATA_DIR"
-  exec 9>"${S3PROXY_DATA_DIR}/.lock"
-  if command -v flock >/dev/null 2>&1; then
-    flock 9
-  fi
 }
 
 main() {

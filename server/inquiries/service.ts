@@ -14,14 +14,12 @@
  */
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'mysql2/promise';
 import { drizzleOn, type Db } from '../db/client.js';
 import { inquiries, users } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import type { MailTransport } from '../mail/transport.js';
 import { ChatError } from '../shared/errors.js';
 import { SharedWindowLimiter } from '../shared/shared-limiter.js';
-import { InquiryMailWorker } from './mail-worker.js';
+import { InquiryMailWorker, type InquiryMailWorkerOptions } from './mail-worker.js';
 import { readInquiry, toView, type InquiryRow, type InquiryStatus, type InquiryView } from './rows.js';
 
 export type { InquiryStatus, InquiryView };
@@ -41,30 +39,14 @@ export interface NewInquiry {
   message: string;
 }
 
-export interface InquiryServiceOptions {
-  pool: Pool;
-  mail: MailTransport;
-  logger: Logger;
-  /** where inquiries are mailed */
-  supportEmail: string;
-  /** From: of both mails */
-  mailFrom: string;
-  /** attempts at the support mail before the inquiry is `failed` */
-  maxAttempts: number;
-  /** first retry delay; doubles with each failed attempt */
-  retryBaseMs: number;
+/** the mail worker's options (the service builds and starts it) plus the creation limits */
+export interface InquiryServiceOptions extends InquiryMailWorkerOptions {
   /** inquiries one signed-in user, and one client address, may create per hour */
   ratePerHour: number;
   /** told when a limit refuses an inquiry, by which limit */
   onRefused?: (limit: 'inquiry_user' | 'inquiry_address') => void;
   /** where `ratePerHour` is counted across instances; without it, in this process only */
   redis?: Redis | null;
-  /** ceiling of the retry delay; default 1 h */
-  retryCapMs?: number;
-  /** how often the worker looks for due inquiries; create() wakes it at once anyway. Default 1.5 s */
-  pollMs?: number;
-  /** how long a claimed inquiry stays reserved for its worker (see mail-worker.ts). Default 2 min. */
-  leaseMs?: number;
 }
 
 const MAX_LIST = 100;

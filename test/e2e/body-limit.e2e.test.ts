@@ -3,11 +3,9 @@
  * production build served by the real custom server answers 413 to an oversized body before
  * Next reads it, and serves normal requests as before.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../server/paths.js';
 import { postLargeBody } from '../helpers/http-raw.js';
-import { dropDatabase, startChildServer, testEnvVars, uniqueName, type ChildServer } from '../helpers/server.js';
+import { dropDatabase, testEnvVars, uniqueName, startBuiltServer, type ChildServer } from '../helpers/server.js';
 
 const MB = 1024 * 1024;
 const dbName = uniqueName('web_bodies');
@@ -15,7 +13,7 @@ let server: ChildServer | undefined;
 
 beforeAll(async () => {
   const vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true' });
-  server = await startChildServer(vars, { entry: [join(projectRoot(), 'dist/server/index.js')], timeoutMs: 90_000 });
+  server = await startBuiltServer(vars);
 }, 120_000);
 
 afterAll(async () => {

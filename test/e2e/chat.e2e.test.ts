@@ -5,12 +5,10 @@
  * the earlier ones (same users, same room), hence one file a little over the usual length; the
  * phone / flaky-network behaviour lives in page-resilience.e2e.test.ts.
  */
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../server/paths.js';
 import { cookieHeader, DESKTOP, launchChromium, PHONE, screenshot, signedInPage, type SignedInPage } from '../helpers/browser.js';
-import { dropDatabase, freePort, startChildServer, testEnvVars, uniqueName, type ChildServer } from '../helpers/server.js';
+import { dropDatabase, freePort, testEnvVars, uniqueName, startBuiltServer, type ChildServer } from '../helpers/server.js';
 import { connectStomp } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
@@ -24,7 +22,7 @@ let buyer: SignedInPage;
 let seller: SignedInPage;
 let roomId: string;
 
-const startServer = () => startChildServer(vars, { entry: [join(projectRoot(), 'dist/server/index.js')], timeoutMs: 90_000 });
+const startServer = () => startBuiltServer(vars);
 
 /** message texts shown in a chat view, in order (stored ones only, not pending) */
 const shownMessages = (page: Page) => page.locator('[data-testid="message"] .bubble').allInnerTexts();

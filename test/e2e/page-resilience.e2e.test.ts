@@ -4,12 +4,10 @@
  * Debian's Chromium at 1280×800 and 390×844; other users write over STOMP. Screenshots of each
  * state go to test-results/screenshots.
  */
-import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../server/paths.js';
 import { DESKTOP, launchChromium, PHONE, screenshot, signedInPage, type SignedInPage } from '../helpers/browser.js';
-import { dropDatabase, freePort, startChildServer, testEnvVars, uniqueName, type ChildServer } from '../helpers/server.js';
+import { dropDatabase, freePort, testEnvVars, uniqueName, startBuiltServer, type ChildServer } from '../helpers/server.js';
 import { connectStomp, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
@@ -24,7 +22,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   const port = await freePort();
   const vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true', PORT: String(port), SEND_RATE_PER_SECOND: '500', SEND_BURST: '500' });
-  server = await startChildServer(vars, { entry: [join(projectRoot(), 'dist/server/index.js')], timeoutMs: 90_000 });
+  server = await startBuiltServer(vars);
   baseUrl = server.url;
 }, 120_000);
 

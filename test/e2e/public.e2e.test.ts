@@ -2,17 +2,15 @@
  * The static files of public/ as the production build serves them through the custom server:
  * robots.txt, the web manifest and every icon it names (PNG sizes read from the files).
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../server/paths.js';
-import { dropDatabase, freePort, startChildServer, testEnvVars, uniqueName, type ChildServer } from '../helpers/server.js';
+import { dropDatabase, freePort, testEnvVars, uniqueName, startBuiltServer, type ChildServer } from '../helpers/server.js';
 
 const dbName = uniqueName('public');
 let server: ChildServer | undefined;
 
 beforeAll(async () => {
   const vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', PORT: String(await freePort()) });
-  server = await startChildServer(vars, { entry: [join(projectRoot(), 'dist/server/index.js')], timeoutMs: 90_000 });
+  server = await startBuiltServer(vars);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 /** Several real service processes sharing one MySQL database, Redis prefix and Kafka topic prefix. */
 import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import { KAFKA_BROKERS } from './services.js';
 import { dropDatabase, startChildServer, testEnvVars, uniqueName, type ChildServer } from './server.js';
@@ -38,9 +39,15 @@ export async function startCluster(names: string[], extra: Record<string, string
       nodes.push(node);
       return node;
     },
+    /** stops every instance, then drops the cluster's database and Kafka topics */
     async stop() {
       await Promise.all(nodes.map((n) => n.stop().catch(() => null)));
       await dropDatabase(dbName);
+      const admin = new Kafka({ clientId: 'test-cluster-cleanup', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
     },
   };
   // the first node creates the database and topics; the others join after it

@@ -120,3 +120,11 @@ export async function startChildServer(vars: Record<string, string>, opts: { ent
     },
   };
 }
+
+/**
+ * The compiled server with the Next.js production build, as `npm start` runs it (`npm run build`
+ * first; `npm test` does that when the build is stale).
+ */
+export function startBuiltServer(vars: Record<string, string>): Promise<ChildServer> {
+  return startChildServer(vars, { entry: [join(projectRoot(), 'dist/server/index.js')], timeoutMs: 90_000 });
+}

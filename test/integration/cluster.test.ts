@@ -29,11 +29,6 @@ afterAll(async () => {
   for (const c of clients) await c.disconnect().catch(() => undefined);
   for (const s of sockets) s.disconnect();
   await cluster?.stop();
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(cluster.prefix));
-  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
 }, 60_000);
 
 const node = (i: number) => cluster.nodes[i]!;

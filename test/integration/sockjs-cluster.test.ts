@@ -1,16 +1,13 @@
 /** SockJS clients on different instances chat through Kafka as raw WebSocket clients do. */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { KAFKA_BROKERS } from '../helpers/services.js';
 import { connectSockJsStomp, type Collector, type SockJsTransport, type StompUser } from '../helpers/stomp.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { trpcClient } from '../helpers/trpc.js';
 
 let cluster: Cluster;
 const clients: StompUser[] = [];
-const kafka = new Kafka({ clientId: 'sockjs-cluster-test', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
 
 beforeAll(async () => {
   cluster = await startCluster(['sockjs-a', 'sockjs-b']);
@@ -19,11 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) await c.disconnect().catch(() => undefined);
   await cluster?.stop();
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(cluster.prefix));
-  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
 }, 60_000);
 
 async function sockJsOn(i: number, transport: SockJsTransport, userId: string) {
