@@ -11,6 +11,7 @@ import { allowedOrigins, createCookieAuth, type CookieAuth } from './auth/sessio
 import { TokenService } from './auth/tokens.js';
 import { MemoryRoomBus, type RoomBus } from './bus/room-bus.js';
 import { ChatService } from './chat/service.js';
+import { MysqlAvailability } from './db/availability.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Env } from './env.js';
 import { enforceBodyLimit } from './http/body-limit.js';
@@ -50,6 +51,8 @@ export interface Service {
   chat: ChatService;
   tokens: TokenService;
   database: Database;
+  /** MySQL up/down as the pipeline sees it (one log line per change) */
+  availability: MysqlAvailability;
   bus: RoomBus;
   presence: Presence;
   mail: MailTransport;
@@ -94,6 +97,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger: logger.child({ module: 'db' }),
     });
     closers.push({ name: 'mysql', close: () => database.close() });
+    const availability = new MysqlAvailability(() => database.ping(), logger.child({ module: 'mysql' }));
+    closers.push({ name: 'mysql-availability', close: async () => availability.close() });
 
     const presence = await createPresence(env, logger);
     closers.push({ name: 'presence', close: () => presence.close() });
@@ -117,6 +122,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       logger: logger.child({ module: 'chat' }),
       instanceId: env.INSTANCE_ID,
       metrics,
+      limits: {
+        maxConnections: env.USER_MAX_CONNECTIONS,
+        sendRatePerSecond: env.USER_SEND_RATE_PER_SECOND,
+        sendBurst: env.USER_SEND_BURST,
+        roomsPerHour: env.USER_ROOMS_PER_HOUR,
+      },
+      redis: presence.redis,
+      availability,
+      accessTtlMs: env.ROOM_ACCESS_TTL_MS,
     });
     closers.push({ name: 'chat', close: () => chat.close() });
 
@@ -225,6 +239,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       chat,
       tokens,
       database,
+      availability,
       bus,
       presence,
       mail,

@@ -89,7 +89,16 @@ const schema = z.object({
   SEND_RATE_PER_SECOND: positiveInt.default(20),
   SEND_BURST: positiveInt.default(40),
   INQUIRY_RATE_PER_HOUR: positiveInt.default(10),
+  /** open connections one user may hold at once, all transports and instances together */
+  USER_MAX_CONNECTIONS: positiveInt.default(20),
+  /** messages (and read marks, typing) per second one user may send across all connections */
+  USER_SEND_RATE_PER_SECOND: positiveInt.default(30),
+  USER_SEND_BURST: positiveInt.default(100),
+  /** rooms one user may create per hour (reopening an existing room does not count) */
+  USER_ROOMS_PER_HOUR: positiveInt.default(30),
   SESSION_TTL_SECONDS: positiveInt.default(60),
+  /** how long an instance trusts a room's member list before asking MySQL again (kept while MySQL is down) */
+  ROOM_ACCESS_TTL_MS: positiveInt.default(15_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 
   /** largest request body any HTTP route reads; larger ones get 413 before they are read */

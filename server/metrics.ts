@@ -17,7 +17,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 const TRANSPORTS: readonly Transport[] = ['stomp', 'socketio'];
 /** the limits counted today; others appear when first counted */
-const KNOWN_LIMITS = ['body_size', 'trpc_batch', 'send_rate', 'inquiry_address', 'inquiry_user'] as const;
+const KNOWN_LIMITS = ['body_size', 'trpc_batch', 'send_rate', 'inquiry_address', 'inquiry_user', 'user_connections', 'user_send_rate', 'rooms_per_hour'] as const;
 
 export class Metrics {
   readonly registry = new Registry();

@@ -97,6 +97,10 @@ export async function startServer(opts: {
     AUTH_SECRET,
     SEND_RATE_PER_SECOND: '1000',
     SEND_BURST: '2000',
+    // the per-user limits run (their cost is measured) but do not refuse the generated load
+    USER_SEND_RATE_PER_SECOND: '1000',
+    USER_SEND_BURST: '2000',
+    USER_MAX_CONNECTIONS: '1000',
     INSTANCE_ID: opts.instance,
     MAIL_DIR: join(ROOT, 'var', 'bench-mail'),
     ...(opts.kafka ? { KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPIC_PREFIX: opts.kafka.prefix } : {}),

@@ -1,9 +1,11 @@
 /**
  * Room access: who may read and write a room, with a short-lived cache. Every instance caches
  * on its own; memberships that change outside the room's own path (account events) clear it
- * everywhere through the fan-out.
+ * everywhere through the fan-out. While MySQL does not answer, expired entries keep being
+ * served: members keep their rooms through an outage instead of being refused.
  */
 import { and, eq, isNull } from 'drizzle-orm';
+import { isUnavailable } from '../db/availability.js';
 import type { Db } from '../db/client.js';
 import { roomMembers, rooms } from '../db/schema.js';
 import { ChatError } from '../shared/errors.js';
@@ -15,21 +17,38 @@ export interface RoomAccess {
   sellerId: string;
 }
 
-const ACCESS_TTL_MS = 15_000;
 const MAX_CACHED = 50_000;
 
 export class RoomAccessCache {
   private readonly cache = new Map<string, { value: RoomAccess; expires: number }>();
   private readonly loads = new Map<string, Promise<RoomAccess>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** how long a room's members are trusted without asking MySQL again */
+    private readonly ttlMs = 15_000,
+  ) {}
 
   /** members of the room; NOT_FOUND when it does not exist, FORBIDDEN for anyone else */
   async authorize(userId: string, roomId: string): Promise<RoomAccess> {
     const cached = this.cache.get(roomId);
-    const access = cached && cached.expires > Date.now() ? cached.value : await this.loadOnce(roomId);
+    let access: RoomAccess;
+    if (cached && cached.expires > Date.now()) access = cached.value;
+    else {
+      try {
+        access = await this.loadOnce(roomId);
+      } catch (err) {
+        if (!cached || !isUnavailable(err)) throw err;
+        access = cached.value;
+      }
+    }
     if (!access.members.includes(userId)) throw new ChatError('FORBIDDEN');
     return access;
+  }
+
+  /** the room's members, from the cache when it has them (stale too), else from MySQL */
+  async members(roomId: string): Promise<string[]> {
+    return (this.cache.get(roomId)?.value ?? (await this.loadOnce(roomId))).members;
   }
 
   forget(roomId: string): void {
@@ -69,7 +88,7 @@ export class RoomAccessCache {
       members: rows.flatMap((r) => (r.userId === null ? [] : [r.userId])),
     };
     if (this.cache.size > MAX_CACHED) this.cache.clear();
-    this.cache.set(roomId, { value, expires: Date.now() + ACCESS_TTL_MS });
+    this.cache.set(roomId, { value, expires: Date.now() + this.ttlMs });
     return value;
   }
 }

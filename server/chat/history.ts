@@ -2,7 +2,7 @@
  * Stored messages as readers see them: history pages, resync after an id, the ranges the hub
  * needs to replay or fill a gap, and the members' read marks.
  */
-import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Db } from '../db/client.js';
 import { messages, rooms } from '../db/schema.js';
@@ -64,6 +64,16 @@ export class MessageHistory {
       .where(and(eq(messages.roomId, roomId), gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq)))
       .orderBy(asc(messages.seq))
       .limit(1000);
+  }
+
+  /** messages of several rooms past a seq each (one query), by room then seq, at most `limit` */
+  afterSeqs(rooms: ReadonlyArray<{ roomId: string; afterSeq: number }>, limit: number): Promise<MessageRow[]> {
+    return this.db
+      .select()
+      .from(messages)
+      .where(or(...rooms.map((r) => and(eq(messages.roomId, r.roomId), gt(messages.seq, r.afterSeq)))))
+      .orderBy(asc(messages.roomId), asc(messages.seq))
+      .limit(limit);
   }
 
   /** the room's newest seq, as the starting point of its live order */

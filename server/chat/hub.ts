@@ -14,7 +14,11 @@
  * bus within `gapWaitMs` it is filled from the database (it must be there: an event is
  * published only after its commit, and a lower seq commits first). Each sink also drops any
  * message id it has already passed, which makes replay + live exactly-once.
+ *
+ * A little over our usual length on purpose: the subscribers, the per-room order and the replay
+ * (with its retry while MySQL is down) share one state, and read best together.
  */
+import { isUnavailable } from '../db/availability.js';
 import type { Logger } from '../logger.js';
 import type { ClientEnvelope, RoomEnvelope } from '../bus/room-bus.js';
 import { messageEvent, type MessageEvent, type RoomEvent, type SendErrorEvent, type StoredMessage } from '../shared/events.js';
@@ -85,6 +89,8 @@ export interface RoomSubscriptionHandle {
 }
 
 const REPLAY_PAGE = 500;
+/** a replay the database could not serve is tried again this often while the subscriber waits */
+const REPLAY_RETRY_MS = 1_000;
 
 /**
  * Handles are small objects, not `{ close: () => ... }` literals: a closure and its context per
@@ -127,40 +133,67 @@ export class LocalHub {
   /**
    * Adds a room subscriber. With `sinceId`, every stored message after it is replayed first.
    * `roomLastSeq` is the room's seq as read when access was checked; it seeds the room's order
-   * when this is the first local interest in the room.
+   * when this is the first local interest in the room (unknown while MySQL is down: the order
+   * then starts at the first message that arrives, as nothing can be stored meanwhile).
+   * A replay MySQL cannot serve keeps the subscription, holds live events back and is retried
+   * until it succeeds, so a client resubscribing during an outage is not turned away.
    */
-  async subscribeRoom(roomId: string, sink: Sink, opts: { sinceId?: number; roomLastSeq: number }): Promise<RoomSubscriptionHandle> {
+  async subscribeRoom(roomId: string, sink: Sink, opts: { sinceId?: number; roomLastSeq: number | undefined }): Promise<RoomSubscriptionHandle> {
     // register before the replay query so nothing committed meanwhile is missed: it lands in
     // the buffer and is deduplicated by id against the replay
     const sub: RoomSubscription = { sink, lastId: 0, buffer: opts.sinceId !== undefined ? [] : null, closed: false };
     let set = this.rooms.get(roomId);
     if (!set) this.rooms.set(roomId, (set = new Set()));
     set.add(sub);
-    if (!this.order.has(roomId)) this.order.set(roomId, { lastSeq: opts.roomLastSeq, pending: new Map(), timer: null });
+    if (!this.order.has(roomId) && opts.roomLastSeq !== undefined) this.order.set(roomId, { lastSeq: opts.roomLastSeq, pending: new Map(), timer: null });
     const handle = new RoomHandle(this, roomId, sub);
 
     if (opts.sinceId !== undefined) {
+      sub.lastId = opts.sinceId;
       try {
-        let after = opts.sinceId;
-        sub.lastId = after;
-        for (;;) {
-          const page = await this.deps.fetchAfter(roomId, after, REPLAY_PAGE);
-          if (sub.closed) return handle;
-          // straight to the sink: live events that arrived during the query wait in the buffer
-          // and come after the replay, deduplicated by id
-          for (const m of page) this.pass(sub, new Outgoing(messageEvent(m)), m.id);
-          if (page.length < REPLAY_PAGE) break;
-          after = page[page.length - 1]!.id;
-        }
+        await this.replay(roomId, sub);
       } catch (err) {
-        this.unsubscribeRoom(roomId, sub);
-        throw err;
+        if (!isUnavailable(err)) {
+          this.unsubscribeRoom(roomId, sub);
+          throw err;
+        }
+        this.retryReplay(roomId, sub);
       }
-      const held = sub.buffer ?? [];
-      sub.buffer = null;
-      for (const out of held) this.pass(sub, out, messageId(out));
     }
     return handle;
+  }
+
+  /** stored messages after `sub.lastId`, then the live events held back meanwhile */
+  private async replay(roomId: string, sub: RoomSubscription): Promise<void> {
+    for (;;) {
+      const page = await this.deps.fetchAfter(roomId, sub.lastId, REPLAY_PAGE);
+      if (sub.closed) return;
+      // straight to the sink: live events that arrived during the query wait in the buffer
+      // and come after the replay, deduplicated by id
+      for (const m of page) this.pass(sub, new Outgoing(messageEvent(m)), m.id);
+      if (page.length < REPLAY_PAGE) break;
+    }
+    const held = sub.buffer ?? [];
+    sub.buffer = null;
+    for (const out of held) this.pass(sub, out, messageId(out));
+  }
+
+  private retryReplay(roomId: string, sub: RoomSubscription): void {
+    const timer = setTimeout(() => {
+      if (sub.closed) return;
+      this.replay(roomId, sub).catch(() => this.retryReplay(roomId, sub));
+    }, REPLAY_RETRY_MS);
+    timer.unref();
+  }
+
+  /** rooms with subscribers on this instance, with the seq delivered last (where known) */
+  subscribedRooms(): Array<{ roomId: string; lastSeq: number }> {
+    const out: Array<{ roomId: string; lastSeq: number }> = [];
+    for (const roomId of this.rooms.keys()) {
+      const order = this.order.get(roomId);
+      if (order) out.push({ roomId, lastSeq: order.lastSeq });
+    }
+    return out;
   }
 
   /** @internal RoomHandle.close */
@@ -277,7 +310,8 @@ export class LocalHub {
         order.lastSeq = firstPending - 1;
       }
     } catch (err) {
-      this.deps.logger.warn({ err, roomId }, 'gap fill failed; retrying');
+      // an outage is logged once by the availability tracker, not once per retry
+      if (!isUnavailable(err)) this.deps.logger.warn({ err, roomId }, 'gap fill failed; retrying');
       order.timer = setTimeout(() => void this.fillGap(roomId), this.gapWaitMs);
       order.timer.unref();
       return;

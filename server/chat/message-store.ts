@@ -65,6 +65,8 @@ export interface MessageStoreOptions {
   maxInFlight?: number;
   /** counts committed batches (size, age at hand-over) */
   metrics?: Pick<Metrics, 'stored'> | undefined;
+  /** told of a failed batch; true when it was MySQL being unavailable (already logged once) */
+  isOutage?: ((err: unknown) => boolean) | undefined;
 }
 
 type Outcome = { results: Array<AppendResult | Error | undefined>; fresh: StoredMessage[] };
@@ -77,6 +79,7 @@ export class MessageStore {
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly metrics: Pick<Metrics, 'stored'> | undefined;
+  private readonly isOutage: (err: unknown) => boolean;
   private idleWaiters: Array<() => void> = [];
   private autoIncStep = 1;
   private consecutiveIds = false;
@@ -93,6 +96,7 @@ export class MessageStore {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? 1;
     this.metrics = opts.metrics;
+    this.isOutage = opts.isOutage ?? (() => false);
   }
 
   append(input: AppendInput): Promise<AppendResult> {
@@ -140,6 +144,11 @@ export class MessageStore {
         this.strictSql = /STRICT_(TRANS|ALL)_TABLES/.test(String(r[0]?.sqlMode ?? ''));
         // 0 and 1 give a multi-row INSERT consecutive ids; 2 (interleaved) may not
         this.consecutiveIds = Number(r[0]?.mode ?? 2) < 2;
+      })
+      .catch((err: unknown) => {
+        // read again on the next batch (e.g. after an outage) rather than failing every batch
+        this.settingsRead = undefined;
+        throw err;
       });
     return this.settingsRead;
   }
@@ -173,7 +182,7 @@ export class MessageStore {
           this.logger.warn({ code, attempt }, 'message batch retried');
           continue;
         }
-        this.logger.error({ err, size: batch.length }, 'message batch failed');
+        if (!this.isOutage(err)) this.logger.error({ err, size: batch.length }, 'message batch failed');
         const failure = new ChatError('UNAVAILABLE');
         for (const p of batch) p.reject(failure);
         return;

@@ -3,6 +3,7 @@
  * (here, or on a killed instance), each of their rooms gets a presence event. Work still running
  * is tracked so that shutdown can wait for it before the pools close.
  */
+import { isUnavailable } from '../db/availability.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { RoomFanout } from './fanout.js';
@@ -59,7 +60,8 @@ export class PresenceFeed {
         this.deps.fanout.publish(room, { type: 'presence', roomId: room.roomId, userId, online });
       }
     } catch (err) {
-      this.deps.logger.warn({ err, userId }, 'presence announcement failed');
+      // while MySQL is down the rooms cannot be looked up; the outage is logged once elsewhere
+      if (!isUnavailable(err)) this.deps.logger.warn({ err, userId }, 'presence announcement failed');
     }
   }
 }

@@ -38,12 +38,23 @@ export class RoomDirectory {
       access: RoomAccessCache;
       users: UserDirectory;
       presence: Presence;
+      /** called before a room is created (not when the caller's room exists): the per-user cap */
+      beforeCreate: (userId: string) => Promise<void>;
     },
   ) {}
 
   async open(buyer: AuthUser, sellerId: string, productId: string): Promise<RoomView> {
     if (buyer.id === sellerId) throw new ChatError('BAD_REQUEST', 'you cannot open a chat with yourself: sellerId is your own id');
     await this.deps.users.remember(buyer);
+    // reopening one's own room is free; only a room that would be created counts against the cap
+    const [existing] = await this.deps.db
+      .select({ id: rooms.id })
+      .from(rooms)
+      .where(and(eq(rooms.buyerId, buyer.id), eq(rooms.sellerId, sellerId), eq(rooms.productId, productId)));
+    if (!existing) await this.deps.beforeCreate(buyer.id);
+    // A seller this service has never seen is accepted (the marketplace's user service owns
+    // users and a first contact must work): it gets only a placeholder row, named by its id,
+    // never by anything the caller sends.
     const roomId = await this.deps.db.transaction(async (tx) => {
       // the unique (buyer, seller, product) index makes concurrent opens converge on one row:
       // the loser's INSERT IGNORE waits for the winner's commit, then does nothing

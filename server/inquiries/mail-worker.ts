@@ -35,6 +35,7 @@
  */
 import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import type { Pool } from 'mysql2/promise';
+import { isUnavailable } from '../db/availability.js';
 import { drizzleOn, type Db } from '../db/client.js';
 import { inquiries, users } from '../db/schema.js';
 import type { Logger } from '../logger.js';
@@ -82,6 +83,8 @@ export class InquiryMailWorker {
   private readonly retryBaseMs: number;
   private readonly retryCapMs: number;
   private readonly pollMs: number;
+  /** the last pass failed because MySQL was unavailable (already logged) */
+  private waitingForMysql = false;
   private readonly leaseMs: number;
 
   private running = false;
@@ -134,9 +137,14 @@ export class InquiryMailWorker {
     this.timer = undefined;
     this.wokenDuringPass = false;
     this.draining = this.drain()
+      .then(() => {
+        this.waitingForMysql = false;
+      })
       .catch((err: unknown) => {
-        // usually the database being away; the rows wait, nothing is lost
-        this.logger.warn({ err }, 'inquiry mail pass failed');
+        // the rows wait, nothing is lost; an outage is one line, not one per pass
+        if (!isUnavailable(err)) this.logger.warn({ err }, 'inquiry mail pass failed');
+        else if (!this.waitingForMysql) this.logger.warn({ err: (err as Error).message }, 'inquiry mail waits for MySQL');
+        this.waitingForMysql = isUnavailable(err);
       })
       .finally(() => {
         this.draining = null;

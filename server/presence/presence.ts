@@ -11,6 +11,8 @@ export interface Presence {
   register(userId: string, sessionId: string): Promise<boolean>;
   /** the connection closed; resolves to true when the user has no live session left anywhere */
   unregister(userId: string, sessionId: string): Promise<boolean>;
+  /** live sessions of the user on every instance (this instance's only while Redis is away) */
+  sessionCount(userId: string): Promise<number>;
   /** online flags; `null` where it cannot be known (Redis down and the user not local) */
   online(userIds: readonly string[]): Promise<Map<string, boolean | null>>;
   /** users whose last session expired elsewhere (a killed instance), announced once cluster-wide */
@@ -44,6 +46,10 @@ export class LocalSessions {
 
   sessionsOf(userId: string): ReadonlySet<string> | undefined {
     return this.byUser.get(userId);
+  }
+
+  count(userId: string): number {
+    return this.byUser.get(userId)?.size ?? 0;
   }
 
   has(userId: string): boolean {

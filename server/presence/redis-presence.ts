@@ -153,6 +153,18 @@ export class RedisPresence implements Presence {
     }
   }
 
+  async sessionCount(userId: string): Promise<number> {
+    const local = this.local.count(userId);
+    if (this.status() !== 'up') return local;
+    try {
+      // entries of crashed instances are past their score and do not count
+      const live = await this.redis.zcount(this.key(userId), Date.now(), '+inf');
+      return Math.max(live, local);
+    } catch {
+      return local;
+    }
+  }
+
   async online(userIds: readonly string[]): Promise<Map<string, boolean | null>> {
     const result = new Map<string, boolean | null>();
     const remote: string[] = [];

@@ -54,6 +54,8 @@ export const STOMP_ERRORS = {
   FORBIDDEN: { message: 'forbidden', closeCode: CloseCode.POLICY_VIOLATION },
   BAD_REQUEST: { message: 'bad request', closeCode: CloseCode.POLICY_VIOLATION },
   RATE_LIMITED: { message: 'rate limited', closeCode: CloseCode.TRY_AGAIN_LATER },
+  UNAVAILABLE: { message: 'temporarily unavailable, retry later', closeCode: CloseCode.TRY_AGAIN_LATER },
+  TOO_MANY_CONNECTIONS: { message: 'too many connections for this user', closeCode: CloseCode.TRY_AGAIN_LATER },
 
   // Server side
   SHUTTING_DOWN: { message: 'server shutting down', closeCode: CloseCode.GOING_AWAY },

@@ -134,16 +134,25 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
         { token: typeof token === 'string' ? token.replace(/^Bearer\s+/i, '') : undefined, request: socket.request, cookieNeedsOrigin: true },
         'no token: connect with auth: { token }',
       );
-      await chat.rememberUser(user);
+      // not awaited: a valid token is enough to connect, also while MySQL is down
+      chat.rememberUserSoon(user);
+      // registered here, before the namespace admits the socket, so the per-user cap can refuse it
+      await chat.connected(user.id, socket.id);
+      if (socket.conn.readyState !== 'open') {
+        // gone while being admitted: no `disconnect` will come to unregister it
+        await chat.disconnected(user.id, socket.id);
+        throw new Error('connection closed');
+      }
       socket.data.user = user;
       socket.data.bucket = new TokenBucket(opts.sendRatePerSecond, opts.sendBurst);
       socket.data.rooms = new Map();
       socket.data.errors = undefined;
       next();
     } catch (err) {
-      const message = err instanceof TokenError ? err.message : 'authentication failed';
+      const refusal = err instanceof ChatError && err.code === 'TOO_MANY_REQUESTS' ? err : null;
+      const message = refusal ? refusal.message : err instanceof TokenError ? err.message : 'authentication failed';
       const e = new Error(message) as Error & { data?: unknown };
-      e.data = { code: 'UNAUTHORIZED' };
+      e.data = { code: refusal ? 'TOO_MANY_REQUESTS' : 'UNAUTHORIZED' };
       next(e);
     }
   });
@@ -151,7 +160,6 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
   nsp.on('connection', (socket: ChatSocket) => {
     const { user } = socket.data;
     socket.data.errors = chat.subscribeUser(new SocketSink(socket, logger, opts.metrics), 'errors');
-    void chat.connected(user.id, socket.id).catch((err) => logger.warn({ err }, 'presence update failed'));
 
     const handle = <I, T extends object>(
       schema: z.ZodType<I>,
@@ -167,6 +175,7 @@ export function createSocketIoBridge(opts: SocketIoBridgeOptions) {
             opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
             throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
           }
+          if (opts2.rateLimited) chat.limitSend(user.id);
           reply({ ok: true, ...(await run(parsed.data)) });
         } catch (err) {
           if (err instanceof ChatError) reply({ ok: false, error: { code: err.code, message: err.message } });

@@ -90,8 +90,14 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       const reason = err instanceof TokenError ? err.message : 'token is not valid';
       throw new StompError('AUTH_FAILED', reason);
     }
-    await this.chat.rememberUser(user);
-    await this.chat.connected(user.id, ctx.sessionId);
+    // not awaited: a valid token is enough to connect, also while MySQL is down
+    this.chat.rememberUserSoon(user);
+    try {
+      await this.chat.connected(user.id, ctx.sessionId);
+    } catch (err) {
+      if (err instanceof ChatError && err.code === 'TOO_MANY_REQUESTS') throw new StompError('TOO_MANY_CONNECTIONS', err.message);
+      throw err;
+    }
     return {
       principal: { user, bucket: new TokenBucket(this.opts.sendRatePerSecond, this.opts.sendBurst), handles: new Map() },
       userName: user.id,
@@ -154,6 +160,7 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
         this.opts.metrics?.limitRefusals.inc({ limit: 'send_rate' });
         throw new ChatError('TOO_MANY_REQUESTS', 'sending too fast: slow down and retry');
       }
+      this.chat.limitSend(user.id);
       switch (match[2]) {
         case 'message': {
           const started = performance.now();
@@ -223,12 +230,12 @@ function checkedMessageBody(body: unknown): MessageBody {
 
 function toStompError(err: unknown, context: string): unknown {
   if (err instanceof ChatError) {
-    const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'INTERNAL' | 'AUTH_FAILED'> = {
+    const code: Record<ChatErrorCode, 'FORBIDDEN' | 'BAD_REQUEST' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'AUTH_FAILED'> = {
       FORBIDDEN: 'FORBIDDEN',
       NOT_FOUND: 'FORBIDDEN',
       BAD_REQUEST: 'BAD_REQUEST',
       TOO_MANY_REQUESTS: 'RATE_LIMITED',
-      UNAVAILABLE: 'INTERNAL',
+      UNAVAILABLE: 'UNAVAILABLE',
       UNAUTHORIZED: 'AUTH_FAILED',
     };
     return new StompError(code[err.code], `${context}: ${err.message}`);

@@ -5,11 +5,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { isUnavailable } from '../db/availability.js';
 import type { Logger } from '../logger.js';
 import { createContext, type TrpcServices } from './context.js';
 import { appRouter } from './root.js';
 
 export const TRPC_PATH = '/api/trpc';
+/** what a 503 (MySQL unavailable) tells clients to wait before retrying, in seconds */
+const RETRY_AFTER_SECONDS = 5;
 
 export interface TrpcHttpOptions {
   /** calls one batch request may hold */
@@ -27,9 +30,14 @@ export function createTrpcHandler(services: TrpcServices, logger: Logger, opts: 
     maxBatchSize: opts.maxBatch,
     maxBodySize: opts.maxBodyBytes,
     createContext: ({ req }) => createContext(services, req),
+    responseMeta({ errors }) {
+      // a dependency outage: clients back off instead of retrying at once
+      if (errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } };
+      return {};
+    },
     onError({ error, path }) {
       // only the unexpected is a bug worth a log line; the rest is the caller's mistake
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
+      if (error.code === 'INTERNAL_SERVER_ERROR' && !isUnavailable(error.cause)) logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
     },
   });
   return (req: IncomingMessage, res: ServerResponse) => {

@@ -1,12 +1,14 @@
 /**
  * initTRPC, once. Exports only the procedures we allow: public, protected (signed in) and
  * admin. No transformer: plain JSON, so that clients in any language can call it.
- * ChatErrors from the pipeline become tRPC errors with the matching code; zod's field errors
+ * ChatErrors from the pipeline become tRPC errors with the matching code (a MySQL outage:
+ * SERVICE_UNAVAILABLE, answered 503 with Retry-After by http.ts); zod's field errors
  * are returned flattened so a form can show them next to its fields.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
-import { ChatError, type ChatErrorCode } from '../shared/errors.js';
+import { isUnavailable } from '../db/availability.js';
+import { ChatError, chatErrorCodes, type ChatErrorCode } from '../shared/errors.js';
 import type { Context } from './context.js';
 
 const t = initTRPC.context<Context>().create({
@@ -35,6 +37,10 @@ const mapChatErrors = t.middleware(async function mapChatErrors(opts) {
   if (!result.ok && result.error.cause instanceof ChatError) {
     const cause = result.error.cause;
     throw new TRPCError({ code: codeOf[cause.code], message: cause.message, cause });
+  }
+  // procedures that reach MySQL outside the chat pipeline (inquiries): an outage is 503 too
+  if (!result.ok && isUnavailable(result.error.cause)) {
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: chatErrorCodes.UNAVAILABLE, cause: result.error.cause });
   }
   return result;
 });

@@ -41,7 +41,7 @@ function messageBubble(page: Page, text: string) {
 beforeAll(async () => {
   browser = await launchChromium();
   const port = await freePort();
-  vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true', PORT: String(port), SEND_RATE_PER_SECOND: '500', SEND_BURST: '500' });
+  vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true', PORT: String(port), SEND_RATE_PER_SECOND: '500', SEND_BURST: '500', USER_SEND_RATE_PER_SECOND: '500', USER_SEND_BURST: '500', USER_ROOMS_PER_HOUR: '500' });
   server = await startServer();
   baseUrl = server.url;
 }, 120_000);

@@ -21,7 +21,7 @@ const closeLater: Array<() => Promise<unknown>> = [];
 beforeAll(async () => {
   browser = await launchChromium();
   const port = await freePort();
-  const vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true', PORT: String(port), SEND_RATE_PER_SECOND: '500', SEND_BURST: '500' });
+  const vars = testEnvVars(dbName, { NODE_ENV: 'production', WEB: 'true', DEMO_SIGN_IN: 'true', PORT: String(port), SEND_RATE_PER_SECOND: '500', SEND_BURST: '500', USER_SEND_RATE_PER_SECOND: '500', USER_SEND_BURST: '500' });
   server = await startBuiltServer(vars);
   baseUrl = server.url;
 }, 120_000);
