@@ -53,6 +53,8 @@ const schema = z.object({
   /** prepended to every topic and group name; lets test runs share one broker */
   KAFKA_TOPIC_PREFIX: z.string().default(''),
   KAFKA_PARTITIONS: positiveInt.default(6),
+  /** how long room events wait to share one produce request (0 → the next event-loop tick) */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(50).default(2),
   /** unset → mail is written as .eml files under MAIL_DIR */
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   MAIL_DIR: z.string().default('var/mail'),

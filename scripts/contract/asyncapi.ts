@@ -184,7 +184,7 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
   operations.socketio_userError = { action: 'send', channel: ref('channels/chatNamespace'), messages: [ref('channels/chatNamespace/messages/userError')] };
 
   const kafka: Array<[string, string, keyof typeof kafkaMessages, 'send' | 'receive', string]> = [
-    ['roomEvents', 'chat.room-events', 'roomEnvelope', 'send', 'every room event, keyed by room id; every instance consumes all (its own group) and delivers to local subscribers'],
+    ['roomEvents', 'chat.room-events', 'roomEnvelope', 'send', 'every room event, keyed by room id, with the producing instance in the record header `origin`; every instance consumes all (its own group), skips its own by that header and delivers the rest to local subscribers'],
     ['notifications', 'chat.notifications', 'offlineNotification', 'send', 'a message for a recipient with no live session, keyed by recipient id'],
     ['reports', 'chat.reports', 'moderationReport', 'send', "a member's report of a user or a message, keyed by room id, for the moderation service"],
     ['userDelete', 'user-delete', 'userDelete', 'receive', 'from the user service; one consumer group shared by all instances'],

@@ -8,12 +8,16 @@
  *                                 marketplace's moderation service
  * Every instance reads every room event through a consumer group of its own
  * (`${prefix}chat-fanout-${INSTANCE_ID}`), starting at the latest offset, and deletes that group
- * when it closes.
+ * when it closes. Each room event carries its producing instance in the record header `origin`;
+ * an instance skips its own events on that header, before decoding the value (it delivered them
+ * locally when they were committed). They are still fetched: one room's events must share one
+ * partition to keep their order, so an instance cannot be kept off the partitions it writes to.
  *
  * Kafka is fan-out here, not the system of record: a message is committed to MySQL before it is
  * published, and a client that missed events resyncs with `x-since` / `history.since` (and the
  * hub fills per-room seq gaps from the database). So this bus favours latency and never makes a
- * caller wait on the broker: `publish()` only queues; one send per event-loop tick drains the queue.
+ * caller wait on the broker: `publish()` only queues; the queue goes out as one request per linger
+ * window (`KAFKA_LINGER_MS` after the first publish that found it idle), one request in flight.
  * While Kafka is unreachable the queue is bounded (oldest dropped), `status()` is 'down', and the
  * producer, the admin client and the consumer are reconnected in the background.
  * Client setup and the reconnect loop are shared with the account-events consumer (kafka-client.ts).
@@ -23,7 +27,7 @@
  * (enqueue → one send per tick → deliverBatch) reads best in one place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Env } from '../env.js';
 import type { Logger } from '../logger.js';
 import type { DependencyStatus } from '../presence/presence.js';
@@ -50,6 +54,8 @@ const CLOSE_FLUSH_MS = 2_000;
 const IDLE_PROBE_MS = 5_000;
 /** how often the fan-out consumer's offsets are committed */
 const COMMIT_EVERY_MS = 5_000;
+/** record header naming the instance that produced a room event */
+const ORIGIN_HEADER = 'origin';
 
 export function roomEventsTopic(env: Pick<Env, 'KAFKA_TOPIC_PREFIX'>): string {
   return `${env.KAFKA_TOPIC_PREFIX}chat.room-events`;
@@ -68,6 +74,12 @@ export function fanoutGroupId(env: Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'INSTANCE_ID
 }
 
 /** Decodes a room-events value; null when it is not a RoomEnvelope (checked by hand: this is the hot path). */
+/** true when a room-events record was produced by `origin` (its `origin` header), read without decoding the value */
+export function producedBy(headers: IHeaders | undefined, origin: Buffer): boolean {
+  const h = headers?.[ORIGIN_HEADER];
+  return Buffer.isBuffer(h) ? h.equals(origin) : h === origin.toString();
+}
+
 export function decodeEnvelope(value: Buffer | null): RoomEnvelope | null {
   if (!value || value.length === 0) return null;
   let parsed: unknown;
@@ -106,6 +118,11 @@ export class KafkaRoomBus implements RoomBus {
   private queue: QueuedRecord[] = [];
   private dropped = 0;
   private flushScheduled = false;
+  private readonly ownOrigin: Buffer;
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    void this.flush();
+  };
   private flushing: Promise<void> | null = null;
 
   private producerUp = false;
@@ -127,6 +144,7 @@ export class KafkaRoomBus implements RoomBus {
     this.notifyTopic = notificationsTopic(env);
     this.reportTopic = reportsTopic(env);
     this.groupId = fanoutGroupId(env);
+    this.ownOrigin = Buffer.from(env.INSTANCE_ID);
     this.loop = new ReconnectLoop({
       logger,
       // single flight: admin + topics → producer → consumer; whatever is still missing is retried
@@ -184,7 +202,7 @@ export class KafkaRoomBus implements RoomBus {
   // ---------------------------------------------------------------- RoomBus
 
   publish(envelope: RoomEnvelope): void {
-    this.enqueue(this.roomTopic, envelope.roomId, envelope);
+    this.enqueue(this.roomTopic, envelope.roomId, envelope, envelope.origin);
   }
 
   notify(notification: OfflineNotification): void {
@@ -242,7 +260,7 @@ export class KafkaRoomBus implements RoomBus {
 
   // ---------------------------------------------------------------- producing
 
-  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification | ModerationReport): void {
+  private enqueue(topic: string, key: string, value: RoomEnvelope | OfflineNotification | ModerationReport, origin?: string): void {
     if (this.closed) return;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json) + Buffer.byteLength(key);
@@ -250,9 +268,10 @@ export class KafkaRoomBus implements RoomBus {
       this.logger.error({ topic, key, bytes }, 'record too large for kafka: dropped');
       return;
     }
-    this.queue.push({ topic, message: { key, value: json }, bytes, attempts: 0 });
+    const message: Message = origin === undefined ? { key, value: json } : { key, value: json, headers: { [ORIGIN_HEADER]: origin } };
+    this.queue.push({ topic, message, bytes, attempts: 0 });
     if (this.queue.length > MAX_QUEUED) this.dropOldest();
-    this.scheduleFlush();
+    this.scheduleFlush(true);
   }
 
   private dropOldest(): void {
@@ -266,14 +285,17 @@ export class KafkaRoomBus implements RoomBus {
     this.dropped += excess;
   }
 
-  /** one send per tick: a burst of publishes in the same tick becomes one request */
-  private scheduleFlush(): void {
+  /**
+   * One request per linger window: the publishes of the next `KAFKA_LINGER_MS` join the first, so
+   * requests stay few (each costs encoding, a queue entry and a socket write) whatever the rate.
+   * Without `linger` (records that already waited for a send in flight, or a reconnect) the
+   * request goes out on the next tick. Local subscribers never wait for this.
+   */
+  private scheduleFlush(linger = false): void {
     if (this.flushScheduled || this.flushing || !this.producerUp) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flush();
-    });
+    if (linger && this.env.KAFKA_LINGER_MS > 0) setTimeout(this.flushNow, this.env.KAFKA_LINGER_MS);
+    else setImmediate(this.flushNow);
   }
 
   private flush(): Promise<void> {
@@ -446,7 +468,9 @@ export class KafkaRoomBus implements RoomBus {
   private async deliverBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
     // handlers are synchronous and quick, so the whole batch is delivered before the offset
     // moves on (eachBatchAutoResolve); stopping half-way would skip the rest on resolve
+    const own = this.ownOrigin;
     for (const message of batch.messages) {
+      if (producedBy(message.headers, own)) continue;
       const envelope = decodeEnvelope(message.value);
       if (!envelope) {
         this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'malformed room event skipped');

@@ -2,8 +2,8 @@
  * RoomBus: carries room events between instances. Kafka in production (topic
  * `chat.room-events`, keyed by room id so one room's events keep their order), an in-process
  * bus for a single instance. Every instance receives every event and delivers it to its own
- * local subscribers; an instance ignores the echo of its own events, which it already
- * delivered locally when they were committed.
+ * local subscribers; the Kafka bus does not hand an instance its own events back (it delivered
+ * them locally when they were committed), and the chat core ignores them by origin in any case.
  */
 import type { RoomEvent, SendErrorEvent } from '../shared/events.js';
 import type { DependencyStatus } from '../presence/presence.js';

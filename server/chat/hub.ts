@@ -28,7 +28,8 @@ export type ClientEvent = RoomEvent | SendErrorEvent;
 
 export class Outgoing<E extends ClientEvent = ClientEvent> {
   private cachedJson: string | undefined;
-  private readonly memo = new Map<string, unknown>();
+  /** created on first use: most events reach few destinations, and every event is wrapped */
+  private memo: Map<string, unknown> | undefined;
 
   constructor(readonly event: E) {}
 
@@ -36,12 +37,16 @@ export class Outgoing<E extends ClientEvent = ClientEvent> {
     return (this.cachedJson ??= JSON.stringify(this.event));
   }
 
-  /** per-transport cache, e.g. a pre-serialised STOMP MESSAGE for one destination */
-  cached<T>(key: string, make: () => T): T {
-    let v = this.memo.get(key) as T | undefined;
+  /**
+   * per-transport cache, e.g. a pre-serialised STOMP MESSAGE for one destination; `make` gets the
+   * key and this event so that callers can pass a plain function, not a closure per delivery
+   */
+  cached<T>(key: string, make: (key: string, out: this) => T): T {
+    const memo = (this.memo ??= new Map());
+    let v = memo.get(key) as T | undefined;
     if (v === undefined) {
-      v = make();
-      this.memo.set(key, v);
+      v = make(key, this);
+      memo.set(key, v);
     }
     return v;
   }

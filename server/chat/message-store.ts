@@ -19,11 +19,16 @@
  *   sender, not yet claimed) and pointed at the new message before COMMIT. A message whose
  *   photos do not qualify is refused alone; the rest of the batch is written.
  *
- * Round trips: [START TRANSACTION; SELECT … FOR UPDATE] and [INSERT; UPDATE rooms; COMMIT],
- * (a batch with photos locks their rows in the first and claims them in the second),
- * as multi-statement queries on a pool of its own (`multipleStatements`; every value is a
- * placeholder), where consecutive auto-increment ids let the UPDATE name the new ids with
- * LAST_INSERT_ID() + k.
+ * Round trips: one in the common case — [START TRANSACTION; SELECT … FOR UPDATE; INSERT; UPDATE
+ * rooms; COMMIT] as one multi-statement query on a pool of its own (`multipleStatements`; every
+ * value is a placeholder): each row takes its seq as `(SELECT last_seq FROM rooms …) + k`, read
+ * under the lock the statement before took, so the seq the caller is told (last_seq from the
+ * SELECT + k) is the stored one; consecutive auto-increment ids let the UPDATE name the new ids
+ * with LAST_INSERT_ID() + k. Anything unusual takes two round trips, [START TRANSACTION; SELECT …
+ * FOR UPDATE] then [INSERT; UPDATE rooms; COMMIT] with seq values from the client: looking for
+ * repeats, a clientMsgId twice in one batch, a missing room (its NULL seq fails the one-trip
+ * INSERT in strict SQL mode, which that path requires), ids that may not be consecutive, and
+ * photos (their rows are locked in the first trip and claimed in the second).
  *
  * Hand-written SQL on purpose, the one place outside Drizzle: the query builder has no
  * multi-statement queries, and the batch's speed comes from them — going from per-statement
@@ -86,6 +91,8 @@ export class MessageStore {
   private idleWaiters: Array<() => void> = [];
   private autoIncStep = 1;
   private consecutiveIds = false;
+  /** STRICT_TRANS_TABLES or STRICT_ALL_TABLES: a NULL seq (missing room) fails the INSERT */
+  private strictSql = false;
   private settingsRead: Promise<void> | undefined;
 
   constructor(
@@ -139,9 +146,10 @@ export class MessageStore {
 
   private readSettings(conn: PoolConnection): Promise<void> {
     this.settingsRead ??= conn
-      .query<RowDataPacket[]>('SELECT @@auto_increment_increment AS step, @@innodb_autoinc_lock_mode AS mode')
+      .query<RowDataPacket[]>('SELECT @@auto_increment_increment AS step, @@innodb_autoinc_lock_mode AS mode, @@SESSION.sql_mode AS sqlMode')
       .then(([r]) => {
         this.autoIncStep = Number(r[0]?.step ?? 1);
+        this.strictSql = /STRICT_(TRANS|ALL)_TABLES/.test(String(r[0]?.sqlMode ?? ''));
         // 0 and 1 give a multi-row INSERT consecutive ids; 2 (interleaved) may not
         this.consecutiveIds = Number(r[0]?.mode ?? 2) < 2;
       })
@@ -160,7 +168,7 @@ export class MessageStore {
       try {
         conn = await this.pool.getConnection();
         await this.readSettings(conn);
-        const outcome = await this.writeInTransaction(conn, batch, lookForRepeats);
+        const outcome = (!lookForRepeats && (await this.writeInOneTrip(conn, batch))) || (await this.writeInTransaction(conn, batch, lookForRepeats));
         this.metrics?.stored(outcome.fresh);
         // in batch order, which is commit order: callers resume (and announce) in that order
         batch.forEach((p, i) => {
@@ -190,6 +198,81 @@ export class MessageStore {
         conn?.release();
       }
     }
+  }
+
+  /**
+   * The common batch in one round trip (see the header); null when this batch needs the two-trip
+   * path. A repeated clientMsgId fails on the unique index as it does there (ER_DUP_ENTRY).
+   */
+  private async writeInOneTrip(conn: PoolConnection, batch: Pending[]): Promise<Outcome | null> {
+    if (!this.consecutiveIds || !this.strictSql) return null;
+    const now = new Date();
+    /** per message: its place among this batch's messages of its room (1, 2, …) */
+    const offsets = new Array<number>(batch.length);
+    const perRoom = new Map<string, number>();
+    const newestIndex = new Map<string, number>();
+    const keys = new Set<string>();
+    const values: unknown[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { roomId, senderId, content, clientMsgId, attachments } = batch[i]!.input;
+      // photos are locked and claimed on the two-trip path
+      if (attachments && attachments.length > 0) return null;
+      if (clientMsgId !== null) {
+        const key = dedupeKey(roomId, senderId, clientMsgId);
+        if (keys.has(key)) return null;
+        keys.add(key);
+      }
+      const k = (perRoom.get(roomId) ?? 0) + 1;
+      perRoom.set(roomId, k);
+      offsets[i] = k;
+      newestIndex.set(roomId, i);
+      values.push(roomId, roomId, k, senderId, content, clientMsgId, now);
+    }
+    const touched = [...newestIndex.entries()];
+    const rowSql = '(?, (SELECT last_seq FROM rooms WHERE id = ?) + ?, ?, ?, ?, ?)';
+    const sql =
+      'START TRANSACTION; SELECT id, last_seq FROM rooms WHERE id IN (?) ORDER BY id FOR UPDATE; ' +
+      `INSERT INTO messages (room_id, seq, sender_id, content, client_msg_id, created_at) VALUES ${new Array(batch.length).fill(rowSql).join(', ')}; ` +
+      `UPDATE rooms SET last_seq = last_seq + CASE id ${touched.map(() => 'WHEN ? THEN ?').join(' ')} END, ` +
+      `last_message_id = CASE id ${touched.map(() => 'WHEN ? THEN LAST_INSERT_ID() + ?').join(' ')} END, last_activity_at = ? WHERE id IN (?); COMMIT`;
+    let done: [unknown, RowDataPacket[], ResultSetHeader, ...unknown[]];
+    try {
+      [done] = (await conn.query(sql, [
+        [...perRoom.keys()].sort(),
+        ...values,
+        ...touched.flatMap(([roomId]) => [roomId, perRoom.get(roomId)]),
+        ...touched.flatMap(([roomId, i]) => [roomId, i * this.autoIncStep]),
+        now,
+        touched.map(([roomId]) => roomId),
+      ])) as unknown as [typeof done];
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      // a room that is not there: the two-trip path refuses just its messages
+      if (code === 'ER_BAD_NULL_ERROR') return null;
+      throw err;
+    }
+    const lastSeq = new Map<string, number>(done[1].map((r) => [String(r.id), Number(r.last_seq)]));
+    const firstId = done[2].insertId;
+    const results: Outcome['results'] = new Array(batch.length);
+    const fresh: StoredMessage[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { roomId, senderId, content, clientMsgId } = batch[i]!.input;
+      const message: StoredMessage = {
+        id: firstId + i * this.autoIncStep,
+        roomId,
+        seq: lastSeq.get(roomId)! + offsets[i]!,
+        senderId,
+        content,
+        clientMsgId,
+        createdAt: now,
+        deletedAt: null,
+        attachments: [],
+      };
+      fresh.push(message);
+      results[i] = { message, duplicate: false };
+    }
+    return { results, fresh };
   }
 
   private async writeInTransaction(conn: PoolConnection, batch: Pending[], lookForRepeats: boolean): Promise<Outcome> {

@@ -4,6 +4,12 @@ import { z } from 'zod';
 export const MAX_CONTENT_CHARS = 2000;
 
 export const roomId = z.string().uuid('roomId must be a room UUID');
+/** the pattern `roomId` checks, for the hot SEND path (zod's own, so both accept the same ids) */
+const ROOM_ID_PATTERN = z.regexes.uuid();
+
+export function isRoomId(value: string): boolean {
+  return ROOM_ID_PATTERN.test(value);
+}
 /** message ids travel as decimal strings (numbers are tolerated) */
 export const messageId = z
   .union([z.string().regex(/^\d{1,19}$/, 'must be a decimal message id'), z.number().int().nonnegative()])
@@ -70,6 +76,29 @@ export const sendMessageInput = z
     if (!r) return z.NEVER;
     return { roomId: b.roomId, ...r, clientMsgId: b.clientMsgId ?? null };
   });
+
+export type MessageBody = z.output<typeof messageBody>;
+
+/**
+ * `messageBody` for the well-formed case, checked by hand: every SEND passes here, and zod's
+ * object and transform steps allocate per call. Returns null for anything it does not accept
+ * outright; the caller then runs `messageBody`, which words the error (or accepts what this
+ * declines to judge, e.g. content over MAX_CONTENT_CHARS UTF-16 units but not code points).
+ */
+export function quickMessageBody(body: unknown): MessageBody | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const b = body as { content?: unknown; message?: unknown; clientMsgId?: unknown; attachments?: unknown };
+  // photos are checked by messageBody
+  if (b.attachments !== undefined && b.attachments !== null) return null;
+  const raw = b.content ?? b.message;
+  if (typeof raw !== 'string') return null;
+  const id = b.clientMsgId;
+  if (id !== undefined && id !== null && (typeof id !== 'string' || id.length === 0 || id.length > 64)) return null;
+  const text = raw.trim();
+  // at most MAX_CONTENT_CHARS UTF-16 units is at most as many code points
+  if (text.length === 0 || text.length > MAX_CONTENT_CHARS) return null;
+  return { content: text, clientMsgId: id ?? null, attachments: [] };
+}
 
 export const readBody = z.object({ messageId });
 

@@ -19,7 +19,16 @@ import { ChatError, type ChatErrorCode } from '../shared/errors.js';
 import type { Outgoing, RoomSubscriptionHandle, Sink } from '../chat/hub.js';
 import { TokenBucket } from '../shared/rate-limit.js';
 import type { ChatService } from '../chat/service.js';
-import { firstIssue, messageBody, messageId as messageIdSchema, readBody, roomId as roomIdSchema } from '../chat/validation.js';
+import {
+  firstIssue,
+  isRoomId,
+  messageBody,
+  messageId as messageIdSchema,
+  quickMessageBody,
+  readBody,
+  roomId as roomIdSchema,
+  type MessageBody,
+} from '../chat/validation.js';
 import { secondsSince, type Metrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import {
@@ -141,8 +150,8 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
     try {
       const match = ROOM_PUB.exec(frame.destination);
       if (!match) throw new ChatError('BAD_REQUEST', `unknown destination ${frame.destination}: use /pub/room/{roomId}/message, /read or /typing`);
-      const roomId = roomIdSchema.safeParse(match[1]);
-      if (!roomId.success) throw new ChatError('NOT_FOUND', `no such room: ${match[1]}`);
+      const roomId = match[1]!;
+      if (!isRoomId(roomId)) throw new ChatError('NOT_FOUND', `no such room: ${roomId}`);
       const body = parseJson(frame.body);
       if (body && typeof body === 'object' && typeof (body as { clientMsgId?: unknown }).clientMsgId === 'string') {
         clientMsgId = (body as { clientMsgId: string }).clientMsgId;
@@ -154,21 +163,19 @@ export class StompChatApplication implements StompApplication<StompPrincipal> {
       this.chat.limitSend(user.id);
       switch (match[2]) {
         case 'message': {
-          const parsed = messageBody.safeParse(body);
-          if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
           const started = performance.now();
-          await this.chat.sendMessage(user.id, roomId.data, parsed.data);
+          await this.chat.sendMessage(user.id, roomId, quickMessageBody(body) ?? checkedMessageBody(body));
           this.opts.metrics?.receipt.stomp.observe(secondsSince(started));
           return;
         }
         case 'read': {
           const parsed = readBody.safeParse(body);
           if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
-          await this.chat.markRead(user.id, roomId.data, parsed.data.messageId);
+          await this.chat.markRead(user.id, roomId, parsed.data.messageId);
           return;
         }
         default:
-          await this.chat.typing(user.id, roomId.data);
+          await this.chat.typing(user.id, roomId);
       }
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
@@ -206,12 +213,19 @@ class StompSink implements Sink {
   ) {}
 
   deliver(out: Outgoing): void {
-    const destination = this.destination;
-    const prepared = out.cached<PreparedMessage>(destination, () =>
-      prepareMessage({ destination, 'content-type': 'application/json' }, out.json),
-    );
-    this.session.deliver(this.subId, prepared);
+    this.session.deliver(this.subId, out.cached(this.destination, prepareJsonMessage));
   }
+}
+
+/** a module function, not a closure per delivery: the hub calls it once per event and destination */
+function prepareJsonMessage(destination: string, out: Outgoing): PreparedMessage {
+  return prepareMessage({ destination, 'content-type': 'application/json' }, out.json);
+}
+
+function checkedMessageBody(body: unknown): MessageBody {
+  const parsed = messageBody.safeParse(body);
+  if (!parsed.success) throw new ChatError('BAD_REQUEST', firstIssue(parsed.error));
+  return parsed.data;
 }
 
 function toStompError(err: unknown, context: string): unknown {

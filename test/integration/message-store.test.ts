@@ -71,6 +71,30 @@ describe('MessageStore', () => {
     expect(room[0]).toMatchObject({ last_seq: 50, last_message_id: results[49]!.message.id });
   });
 
+  it('writes one batch across several rooms with each room numbered on from where it stood', async () => {
+    const store = new MessageStore(storePool, logger);
+    const [first, second] = [await newRoom(), await newRoom()];
+    await store.append({ roomId: second, senderId: 'seller', content: 'earlier', clientMsgId: null });
+    const rooms = [first, second, second, first, second];
+    const results = await Promise.all(
+      rooms.map((roomId, i) => store.append({ roomId, senderId: 'buyer', content: `m${i}`, clientMsgId: randomUUID() })),
+    );
+    expect(results.map((r) => [r.message.roomId, r.message.seq])).toEqual([
+      [first, 1],
+      [second, 2],
+      [second, 3],
+      [first, 2],
+      [second, 4],
+    ]);
+    for (const roomId of [first, second]) {
+      const rows = await storedRows(roomId);
+      const mine = results.filter((r) => r.message.roomId === roomId).map((r) => r.message);
+      expect(rows.slice(-mine.length).map((r) => [Number(r.id), Number(r.seq), r.content])).toEqual(mine.map((m) => [m.id, m.seq, m.content]));
+      const [room] = await database.pool.query<RowDataPacket[]>('SELECT last_seq, last_message_id FROM rooms WHERE id = ?', [roomId]);
+      expect(room[0]).toMatchObject({ last_seq: mine.at(-1)!.seq, last_message_id: mine.at(-1)!.id });
+    }
+  });
+
   it('answers a repeated clientMsgId with the stored message, in the same batch and in a later one', async () => {
     const store = new MessageStore(storePool, logger);
     const roomId = await newRoom();
